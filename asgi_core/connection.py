@@ -1,0 +1,126 @@
+"""ServerConnection: the one object a driver talks to, whatever protocol the peer speaks.
+
+It picks the protocol (today HTTP/1.1; HTTP/2 by ALPN or preface arrives with its own module)
+and delegates. Every input takes ``now``, the driver's monotonic clock, so timers are exact and
+tests run on a virtual clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from .config import Config
+from .events import Event
+from .http11 import HTTP11Connection
+from .httpdate import DateHeader
+from .scope import Address
+
+SUPPORTED_ALPN = ("http/1.1",)
+
+
+class ServerConnection:
+    """The server side of one transport connection, as a pure state machine.
+
+    Feed it bytes (``receive_data``), application messages (``app_send``), receive requests
+    (``app_receive``), task ends (``app_finished``) and the clock (``handle_timeout``); after
+    each call act on ``events()`` in order and write ``data_to_send()``.
+    """
+
+    __slots__ = ("_events", "_protocol")
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        client: Address = None,
+        server: Address = None,
+        scheme: str = "http",
+        alpn: str | None = None,
+        state: dict[str, Any] | None = None,
+        date: DateHeader | None = None,
+        now: float = 0.0,
+    ) -> None:
+        if alpn is not None and alpn not in SUPPORTED_ALPN:
+            raise ValueError(f"unsupported ALPN protocol {alpn!r}; offer one of {SUPPORTED_ALPN}")
+        self._events: deque[Event] = deque()
+        self._protocol = HTTP11Connection(
+            config,
+            self._events,
+            client=client,
+            server=server,
+            scheme=scheme,
+            state=state,
+            date=date,
+            now=now,
+        )
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes from the peer; ``b""`` means the peer closed its side (EOF)."""
+        self._protocol.receive_data(data, now)
+
+    def connection_lost(self, now: float) -> None:
+        """The transport is gone: nothing more can be read or written."""
+        self._protocol.connection_lost(now)
+
+    def app_receive(self, stream_id: int, now: float) -> None:
+        """The stream's application awaits ``receive()``; one ``AppReceive`` will answer it."""
+        self._protocol.app_receive(stream_id, now)
+
+    def app_send(self, stream_id: int, message: Any, now: float) -> bool:
+        """An ASGI message the application sent.
+
+        Returns ``True`` when ``send()`` may return at once, ``False`` when it must wait for
+        ``SendAllowed`` (flow control). Raises ``AppProtocolError`` naming the broken rule, or
+        ``ClientDisconnected`` (an ``OSError``) once the client has gone.
+        """
+        return self._protocol.app_send(stream_id, message, now)
+
+    def app_finished(self, stream_id: int, exc: BaseException | None, now: float) -> None:
+        """The stream's application returned (``exc`` None) or raised ``exc``.
+
+        A response it left unstarted becomes a 500; one it left half-sent is cut off.
+        """
+        self._protocol.app_finished(stream_id, now)
+
+    def start_shutdown(self, now: float) -> None:
+        """Graceful shutdown: finish in-flight work, take no new requests, then close."""
+        self._protocol.start_shutdown(now)
+
+    def handle_timeout(self, now: float) -> None:
+        """Fire whatever timer is due at ``now``; a no-op before ``next_deadline``."""
+        self._protocol.handle_timeout(now)
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    def next_event(self) -> Event | None:
+        """The next thing the driver must do, or ``None``."""
+        return self._events.popleft() if self._events else None
+
+    def events(self) -> Iterator[Event]:
+        """Drain the pending events in order (events added while draining are included)."""
+        events = self._events
+        while events:
+            yield events.popleft()
+
+    def data_to_send(self) -> bytes:
+        """The bytes to write to the socket now (empty when there are none)."""
+        return self._protocol.data_to_send()
+
+    @property
+    def next_deadline(self) -> float | None:
+        """When the driver must call ``handle_timeout`` next (no side effects)."""
+        return self._protocol.deadline
+
+    @property
+    def reading_paused(self) -> bool:
+        """The driver should stop reading: input would otherwise pile up unbounded."""
+        return self._protocol.reading_paused
+
+    @property
+    def closed(self) -> bool:
+        """``CloseConnection`` has been emitted; later input is ignored."""
+        return self._protocol.closed

@@ -1,0 +1,453 @@
+"""HTTP/1.1 over h11: keep-alive, pipelining, 100-continue, limits and timers.
+
+One request is served at a time; pipelined requests wait in h11's buffer (and the driver stops
+reading) until the response before them is complete. Requests are streams 1, 3, 5...
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from http import HTTPStatus
+from typing import Any
+
+import h11
+
+from .asgi import (
+    HAS_CONNECTION_CLOSE,
+    HAS_CONTENT_LENGTH,
+    HAS_DATE,
+    HAS_SERVER,
+    Headers,
+    HTTPStream,
+)
+from .config import Config
+from .errors import AppProtocolError
+from .events import CloseConnection, Event, StreamStarted
+from .httpdate import DateHeader
+from .scope import Address, http_scope
+
+_REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
+_NO_BODY_STATUSES = frozenset({204, 304})
+# RFC 9112 section 6.3: a repeated or list-valued Content-Length is refused, not merged.
+_CONTENT_LENGTH_LINE = re.compile(rb"\ncontent-length[ \t]*:([^\r\n]*)", re.IGNORECASE)
+
+# What the one connection timer is measuring.
+_NO_TIMER = 0
+_IDLE_TIMER = 1  # keep-alive: waiting for the next request
+_HEAD_TIMER = 2  # a request head has begun and must finish (slowloris guard)
+_BODY_TIMER = 3  # the application waits for request body
+
+
+class HTTP11Connection:
+    """The HTTP/1.1 protocol of one connection, behind ``ServerConnection``."""
+
+    def __init__(
+        self,
+        config: Config,
+        events: deque[Event],
+        *,
+        client: Address,
+        server: Address,
+        scheme: str,
+        state: dict[str, Any] | None,
+        date: DateHeader | None,
+        now: float,
+    ) -> None:
+        self._config = config
+        self._events = events
+        self._client = client
+        self._server = server
+        self._scheme = scheme
+        self._state = state
+        self._date = date
+        self._server_header = config.server_header_bytes
+        self._h11 = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=config.max_request_head_size
+        )
+        self._out = bytearray()
+        self._now = now
+        #: The request being read or answered; ``None`` between requests.
+        self._stream: HTTPStream | None = None
+        #: Every stream whose application has not finished yet.
+        self.streams: dict[int, HTTPStream] = {}
+        self._next_stream_id = 1
+        self._head_bytes = bytearray()
+        self._body_received = 0
+        self._response_has_body = True
+        self._paused = False  # pipelined input is waiting behind the current response
+        self._shutting_down = False
+        self.closed = False
+        self._timer = _NO_TIMER
+        self.deadline: float | None = None
+        self._arm(_IDLE_TIMER)
+
+    # -- input from the driver ----------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        self._now = now
+        if self.closed:
+            return
+        if not data:
+            self._client_gone()
+            return
+        if self._stream is None:
+            if len(self._head_bytes) <= self._config.max_request_head_size:
+                self._head_bytes += data
+            if self._timer == _IDLE_TIMER:
+                self._arm(_HEAD_TIMER)
+        self._h11.receive_data(data)
+        self._process()
+        self._update_timer()
+
+    def connection_lost(self, now: float) -> None:
+        self._now = now
+        if not self.closed:
+            self._client_gone()
+
+    def app_receive(self, stream_id: int, now: float) -> None:
+        self._now = now
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            raise AppProtocolError(f"receive() on stream {stream_id}, which has ended")
+        stream.app_receive()
+        self._update_timer()
+
+    def app_send(self, stream_id: int, message: Any, now: float) -> bool:
+        self._now = now
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            raise AppProtocolError(f"send() on stream {stream_id}, which has ended")
+        stream.app_send(message)
+        self._update_timer()
+        return True
+
+    def app_finished(self, stream_id: int, now: float) -> None:
+        self._now = now
+        stream = self.streams.pop(stream_id, None)
+        if stream is not None:
+            stream.finish()
+            self._update_timer()
+
+    def start_shutdown(self, now: float) -> None:
+        self._now = now
+        self._shutting_down = True
+        if self._stream is None and not self.closed:
+            self._close()
+
+    def handle_timeout(self, now: float) -> None:
+        self._now = now
+        if self.deadline is None or now < self.deadline or self.closed:
+            return
+        timer = self._timer
+        self._arm(_NO_TIMER)
+        if timer == _IDLE_TIMER:
+            self._close()
+        elif timer == _HEAD_TIMER:
+            self._reject_request(408)
+        elif timer == _BODY_TIMER:
+            self._reject_request(408)
+
+    def data_to_send(self) -> bytes:
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    @property
+    def reading_paused(self) -> bool:
+        """Stop reading: the current stream holds its limit of body, or input is queued."""
+        stream = self._stream
+        if stream is None or self.closed:
+            return False
+        return self._paused or stream.buffered >= self._config.max_buffered_body_size
+
+    # -- parsing ------------------------------------------------------------------------------
+
+    def _process(self) -> None:
+        h11_conn = self._h11
+        while not self.closed:
+            try:
+                event = h11_conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                # RFC 9112 section 6.1: a bad Transfer-Encoding is a 400, whatever h11 hints.
+                status = 400 if exc.error_status_hint == 501 else exc.error_status_hint
+                self._reject_request(status)
+                return
+            kind = type(event)
+            if kind is h11.Data:
+                self._on_body(event.data)  # type: ignore[union-attr]
+            elif kind is h11.Request:
+                self._on_request(event)  # type: ignore[arg-type]
+            elif kind is h11.EndOfMessage:
+                self._on_end_of_request()
+            elif event is h11.NEED_DATA:
+                return
+            elif event is h11.PAUSED:
+                self._paused = True
+                return
+            elif kind is h11.ConnectionClosed:
+                self._client_gone()
+                return
+
+    def _on_request(self, request: h11.Request) -> None:
+        headers: Headers = list(request.headers)  # h11 lowercases names
+        content_length: bytes | None = None
+        chunked = False
+        trailers = False
+        for name, value in headers:
+            if name == b"content-length":
+                content_length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+            elif name == b"te" and b"trailers" in value.lower():
+                trailers = True
+        head_bytes = self._head_bytes
+        self._head_bytes = bytearray()
+        stream_id = self._next_stream_id
+        self._next_stream_id += 2
+        stream = HTTPStream(
+            stream_id,
+            self,
+            self._events,
+            method=request.method.decode("ascii"),
+            trailers_allowed=trailers,
+        )
+        self._stream = stream
+        self._body_received = 0
+        self._arm(_NO_TIMER)
+        if content_length is not None:
+            # RFC 9112 section 6.1: Content-Length with Transfer-Encoding is a smuggling attempt.
+            if chunked or not _single_content_length(head_bytes):
+                self._reject_request(400)
+                return
+            limit = self._config.max_request_body_size
+            if limit is not None and int(content_length) > limit:
+                self._reject_request(413)
+                return
+        extensions: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
+        if trailers:
+            extensions["http.response.trailers"] = {}
+        scope = http_scope(
+            method=stream.method,
+            http_version=request.http_version.decode("ascii"),
+            target=request.target,
+            headers=headers,
+            scheme=self._scheme,
+            client=self._client,
+            server=self._server,
+            root_path=self._config.root_path,
+            state=self._state,
+            extensions=extensions,
+        )
+        self.streams[stream_id] = stream
+        self._events.append(StreamStarted(stream_id, scope))
+
+    def _on_body(self, data: bytes) -> None:
+        stream = self._stream
+        assert stream is not None
+        self._body_received += len(data)
+        limit = self._config.max_request_body_size
+        if limit is not None and self._body_received > limit:
+            self._reject_request(413)
+            return
+        stream.feed_body(data)
+        if self._timer == _BODY_TIMER:
+            self._arm(_NO_TIMER)  # progress: the body timer starts again from now
+
+    def _on_end_of_request(self) -> None:
+        stream = self._stream
+        assert stream is not None
+        stream.end_body()
+        if stream.response_complete:
+            self._next_cycle()
+
+    def _client_gone(self) -> None:
+        """EOF or a lost connection: every stream sees a disconnect and the connection closes."""
+        for stream in list(self.streams.values()):
+            stream.disconnect()
+        if self._stream is not None:
+            self._stream.disconnect()
+        self._close()
+
+    # -- HTTPWire: the response side, called by HTTPStream ------------------------------------
+
+    def start_response(
+        self, stream: HTTPStream, status: int, headers: Headers, flags: int, body: bytes, end: bool
+    ) -> None:
+        if stream is not self._stream or self.closed:
+            return
+        no_body = stream.method == "HEAD" or status in _NO_BODY_STATUSES
+        self._response_has_body = not no_body
+        if end and not flags & HAS_CONTENT_LENGTH and status not in _NO_BODY_STATUSES:
+            if body or not no_body:
+                headers.append((b"content-length", b"%d" % len(body)))
+        if not flags & HAS_SERVER and self._server_header is not None:
+            headers.append((b"server", self._server_header))
+        if not flags & HAS_DATE and self._date is not None and self._config.date_header:
+            headers.append((b"date", self._date.value))
+        if not flags & HAS_CONNECTION_CLOSE and (
+            self._shutting_down
+            # A client still waiting for "100 Continue" may or may not send its body now.
+            or self._h11.they_are_waiting_for_100_continue
+        ):
+            headers.append((b"connection", b"close"))
+        h11_conn = self._h11
+        try:
+            out = self._out
+            out += h11_conn.send(  # type: ignore[operator]
+                h11.Response(status_code=status, headers=headers, reason=_REASONS.get(status, b""))
+            )
+            if body and not no_body:
+                out += h11_conn.send(h11.Data(data=body))  # type: ignore[operator]
+            if end:
+                out += h11_conn.send(h11.EndOfMessage())  # type: ignore[operator]
+        except h11.LocalProtocolError as exc:
+            self._app_broke_framing(stream, exc)
+        if end:
+            self._response_finished()
+
+    def send_body(self, stream: HTTPStream, body: bytes, end: bool) -> None:
+        if stream is not self._stream or self.closed:
+            return
+        h11_conn = self._h11
+        try:
+            if body and self._response_has_body:
+                self._out += h11_conn.send(h11.Data(data=body))  # type: ignore[operator]
+            if end:
+                self._out += h11_conn.send(h11.EndOfMessage())  # type: ignore[operator]
+        except h11.LocalProtocolError as exc:
+            self._app_broke_framing(stream, exc)
+        if end:
+            self._response_finished()
+
+    def send_trailers(self, stream: HTTPStream, trailers: Headers) -> None:
+        if stream is not self._stream or self.closed:
+            return
+        try:
+            self._out += self._h11.send(h11.EndOfMessage(headers=trailers))  # type: ignore[operator]
+        except h11.LocalProtocolError:
+            # A response framed by Content-Length (or for HEAD) has no place for trailers.
+            self._out += self._h11.send(h11.EndOfMessage())  # type: ignore[operator]
+        self._response_finished()
+
+    def abort_response(self, stream: HTTPStream) -> None:
+        if stream is self._stream:
+            self._close()
+
+    def request_body_wanted(self, stream: HTTPStream) -> None:
+        h11_conn = self._h11
+        if (
+            stream is self._stream
+            and h11_conn.they_are_waiting_for_100_continue
+            and h11_conn.our_state is h11.SEND_RESPONSE
+        ):
+            # RFC 9110 section 10.1.1: the 100 goes out only once the app wants the body.
+            self._out += h11_conn.send(  # type: ignore[operator]
+                h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
+            )
+
+    def request_body_consumed(self, stream: HTTPStream, size: int) -> None:
+        """Nothing to do: ``reading_paused`` reads the stream's buffer size when asked."""
+
+    # -- the request/response cycle -----------------------------------------------------------
+
+    def _app_broke_framing(self, stream: HTTPStream, exc: h11.LocalProtocolError) -> None:
+        """The app's body disagrees with its own Content-Length: cut the response."""
+        stream.disconnect()
+        self._close()
+        raise AppProtocolError(f"the response body does not match its headers: {exc}") from None
+
+    def _response_finished(self) -> None:
+        h11_conn = self._h11
+        if self._shutting_down or h11_conn.our_state is not h11.DONE:
+            self._close()
+        elif h11_conn.their_state is h11.DONE:
+            self._next_cycle()
+        # else: the rest of the request body is read (and dropped) before the next request.
+
+    def _next_cycle(self) -> None:
+        h11_conn = self._h11
+        if (
+            self._shutting_down
+            or h11_conn.our_state is not h11.DONE
+            or h11_conn.their_state is not h11.DONE
+        ):
+            self._close()
+            return
+        h11_conn.start_next_cycle()
+        self._stream = None
+        self._paused = False
+        self._arm(_NO_TIMER)
+        pipelined = h11_conn.trailing_data[0]
+        if pipelined:
+            self._head_bytes = bytearray(pipelined[: self._config.max_request_head_size + 1])
+            self._arm(_HEAD_TIMER)
+            self._process()
+        else:
+            self._arm(_IDLE_TIMER)
+
+    def _reject_request(self, status: int) -> None:
+        """Answer a request the server refuses (400, 408, 413, 431) and close."""
+        stream = self._stream
+        if stream is not None:
+            stream.disconnect()
+        h11_conn = self._h11
+        if h11_conn.our_state in (h11.IDLE, h11.SEND_RESPONSE) and not self.closed:
+            body = _REASONS.get(status, b"Error") + b"\n"
+            headers: Headers = [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"%d" % len(body)),
+                (b"connection", b"close"),
+            ]
+            if self._server_header is not None:
+                headers.append((b"server", self._server_header))
+            if self._date is not None and self._config.date_header:
+                headers.append((b"date", self._date.value))
+            try:
+                self._out += h11_conn.send(  # type: ignore[operator]
+                    h11.Response(status_code=status, headers=headers, reason=_REASONS[status])
+                )
+                self._out += h11_conn.send(h11.Data(data=body))  # type: ignore[operator]
+                self._out += h11_conn.send(h11.EndOfMessage())  # type: ignore[operator]
+            except h11.LocalProtocolError:
+                pass  # h11 saw the peer fail mid-message: closing is all that is left
+        self._close()
+
+    def _close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._arm(_NO_TIMER)
+            for stream in self.streams.values():
+                stream.disconnect()
+            self._events.append(CloseConnection())
+
+    # -- timers -------------------------------------------------------------------------------
+
+    def _arm(self, timer: int) -> None:
+        """Point the one timer at ``timer``, starting now unless it already measures that."""
+        if timer == self._timer:
+            return
+        self._timer = timer
+        if timer == _NO_TIMER:
+            self.deadline = None
+        elif timer == _IDLE_TIMER:
+            self.deadline = self._now + self._config.keep_alive_timeout
+        elif timer == _HEAD_TIMER:
+            self.deadline = self._now + self._config.request_head_timeout
+        else:
+            self.deadline = self._now + self._config.request_body_timeout
+
+    def _update_timer(self) -> None:
+        stream = self._stream
+        if stream is not None and not self.closed:
+            if stream.waiting_for_body and not stream.response_complete:
+                self._arm(_BODY_TIMER)
+            elif self._timer == _BODY_TIMER:
+                self._arm(_NO_TIMER)
+
+
+def _single_content_length(head: bytes) -> bool:
+    """True when the raw head has exactly one Content-Length line holding one value."""
+    end = head.find(b"\r\n\r\n")
+    lines = _CONTENT_LENGTH_LINE.findall(head, 0, end if end >= 0 else len(head))
+    return len(lines) == 1 and b"," not in lines[0]

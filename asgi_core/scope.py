@@ -1,0 +1,74 @@
+"""Building ASGI scopes from a parsed request head (ASGI HTTP spec, "HTTP Connection Scope")."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, unquote
+
+ASGI_VERSION = {"version": "3.0", "spec_version": "2.5"}
+
+Address = tuple[str, int] | None
+Headers = list[tuple[bytes, bytes]]
+
+
+def split_target(target: bytes) -> tuple[bytes, bytes]:
+    """Split a request target into ``raw_path`` and ``query_string`` (RFC 9112 section 3.2).
+
+    An absolute-form target (``http://host/path``, section 3.2.2) keeps only its path.
+    """
+    if target[:1] != b"/" and b"://" in target:
+        after_scheme = target.partition(b"://")[2]
+        slash = after_scheme.find(b"/")
+        query_at = after_scheme.find(b"?")
+        if slash < 0 or 0 <= query_at < slash:
+            target = b"/" + (after_scheme[query_at:] if query_at >= 0 else b"")
+        else:
+            target = after_scheme[slash:]
+    path, _, query = target.partition(b"?")
+    return path, query
+
+
+def decode_path(raw_path: bytes) -> str:
+    """Percent-decode a path as UTF-8; invalid sequences become U+FFFD rather than an error."""
+    if b"%" not in raw_path:
+        return raw_path.decode("utf-8", "replace") if not raw_path.isascii() else raw_path.decode()
+    return unquote(raw_path.decode("latin-1"), encoding="utf-8", errors="replace")
+
+
+def http_scope(
+    *,
+    method: str,
+    http_version: str,
+    target: bytes,
+    headers: Headers,
+    scheme: str,
+    client: Address,
+    server: Address,
+    root_path: str,
+    state: dict[str, Any] | None,
+    extensions: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """One request's ``http`` scope. ``path`` and ``raw_path`` include ``root_path``."""
+    raw_path, query_string = split_target(target)
+    path = decode_path(raw_path)
+    if root_path:
+        path = root_path + path
+        raw_path = quote(root_path, safe="/:@!$&'()*+,;=").encode("ascii") + raw_path
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": ASGI_VERSION.copy(),
+        "http_version": http_version,
+        "method": method,
+        "scheme": scheme,
+        "path": path,
+        "raw_path": raw_path,
+        "query_string": query_string,
+        "root_path": root_path,
+        "headers": headers,
+        "client": client,
+        "server": server,
+        "extensions": extensions,
+    }
+    if state is not None:
+        scope["state"] = state.copy()
+    return scope
