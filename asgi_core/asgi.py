@@ -330,7 +330,7 @@ class HTTPStream:
 
     def fail(self) -> None:
         """The application broke a rule or raised: answer 500, or cut a started response."""
-        if self.response_state in (START, HEAD):
+        if self.response_state == START or self._head is not None:
             self._head = None
             self.wants_trailers = False
             self.response_state = DONE

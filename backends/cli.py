@@ -1,0 +1,119 @@
+"""The ``asgi-core`` command (also ``python -m asgi_core``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ..config import Config
+from ..errors import ConfigError
+from .config import BACKENDS, LIFESPAN_MODES, LOOPS, ServerConfig
+from .importer import AppImportError, import_app
+from .logs import LOG_LEVELS, configure_logging
+
+DEMO_APP = "asgi_core.demo:app"
+EXIT_STARTUP_FAILED = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Config()
+    server_defaults = ServerConfig()
+    parser = argparse.ArgumentParser(
+        prog="asgi-core",
+        description="Serve an ASGI 3 application over HTTP/1.1. With no APP, serves a demo app.",
+    )
+    parser.add_argument("app", nargs="?", default=DEMO_APP, help="module:attribute of the app")
+    parser.add_argument("--app-dir", default=".", help="folder to import the app from")
+    parser.add_argument("--host", default=server_defaults.host)
+    parser.add_argument("--port", type=int, default=server_defaults.port, help="0: any free port")
+    parser.add_argument("--backend", choices=BACKENDS, default=server_defaults.backend)
+    parser.add_argument("--loop", choices=LOOPS, default=server_defaults.loop)
+    parser.add_argument("--lifespan", choices=LIFESPAN_MODES, default=server_defaults.lifespan)
+    parser.add_argument("--root-path", default=defaults.root_path)
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    parser.add_argument(
+        "--access-log", action=argparse.BooleanOptionalAction, default=server_defaults.access_log
+    )
+    parser.add_argument("--backlog", type=int, default=server_defaults.backlog)
+    parser.add_argument(
+        "--graceful-timeout", type=float, default=server_defaults.graceful_timeout,
+        help="seconds in-flight requests get after SIGINT/SIGTERM",
+    )
+    parser.add_argument("--keep-alive-timeout", type=float, default=defaults.keep_alive_timeout)
+    parser.add_argument(
+        "--request-head-timeout", type=float, default=defaults.request_head_timeout
+    )
+    parser.add_argument(
+        "--request-body-timeout", type=float, default=defaults.request_body_timeout
+    )
+    parser.add_argument(
+        "--max-request-head-size", type=int, default=defaults.max_request_head_size
+    )
+    parser.add_argument(
+        "--max-request-body-size", type=int, default=defaults.max_request_body_size,
+        help="bytes; 0 turns the limit off",
+    )
+    parser.add_argument(
+        "--max-buffered-body-size", type=int, default=defaults.max_buffered_body_size
+    )
+    parser.add_argument("--server-header", default=defaults.server_header)
+    parser.add_argument(
+        "--no-server-header", dest="server_header", action="store_const", const=None
+    )
+    parser.add_argument(
+        "--date-header", action=argparse.BooleanOptionalAction, default=defaults.date_header
+    )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    protocol = Config(
+        root_path=args.root_path,
+        server_header=args.server_header,
+        date_header=args.date_header,
+        max_request_head_size=args.max_request_head_size,
+        max_request_body_size=args.max_request_body_size or None,
+        max_buffered_body_size=args.max_buffered_body_size,
+        keep_alive_timeout=args.keep_alive_timeout,
+        request_head_timeout=args.request_head_timeout,
+        request_body_timeout=args.request_body_timeout,
+    )
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        backend=args.backend,
+        loop=args.loop,
+        lifespan=args.lifespan,
+        graceful_timeout=args.graceful_timeout,
+        backlog=args.backlog,
+        access_log=args.access_log,
+        protocol=protocol,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    try:
+        config = config_from_args(args)
+        app: Any = import_app(args.app, args.app_dir)
+    except (ConfigError, AppImportError) as exc:
+        print(f"asgi-core: error: {exc}", file=sys.stderr)
+        return 2
+    from .asyncio import LifespanFailure, run
+
+    try:
+        run(app, config)
+    except LifespanFailure as exc:
+        print(f"asgi-core: {exc}", file=sys.stderr)
+        return EXIT_STARTUP_FAILED
+    except OSError as exc:
+        print(f"asgi-core: cannot serve on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
