@@ -192,19 +192,18 @@ class HTTPStream:
         return self.response_state >= DONE
 
     def feed_body(self, data: bytes) -> None:
-        """Request body bytes from the wire."""
+        """Request body bytes from the wire; delivered by ``deliver()`` once the input is parsed,
+        so that one read becomes one ``http.request`` message."""
         if self.response_state >= DONE:
             return  # the answer is out; the rest of the body is read and dropped
         self._body.append(data)
         self.buffered += len(data)
-        if self.receive_pending:
-            self._deliver()
 
     def end_body(self) -> None:
         """The request body is complete."""
         self.body_complete = True
         if self.receive_pending:
-            self._deliver()
+            self.deliver()
 
     def disconnect(self) -> None:
         """The client is gone: pending and later ``receive()`` calls get ``http.disconnect``."""
@@ -214,21 +213,21 @@ class HTTPStream:
         self._body.clear()
         self.buffered = 0
         if self.receive_pending:
-            self._deliver()
+            self.deliver()
 
     def app_receive(self) -> None:
         """The application awaits ``receive()``: an ``AppReceive`` answers it, now or later."""
         self.receive_pending += 1
         if not self.body_delivered and not self._body and not self.body_complete:
             self._wire.request_body_wanted(self)
-        self._deliver()
+        self.deliver()
 
     @property
     def waiting_for_body(self) -> bool:
         """The application waits for request body that has not arrived."""
         return bool(self.receive_pending) and not self.body_delivered and not self.disconnected
 
-    def _deliver(self) -> None:
+    def deliver(self) -> None:
         while self.receive_pending:
             if self.disconnected or self.response_state >= DONE:
                 message = DISCONNECT
@@ -358,4 +357,4 @@ class HTTPStream:
         self._body.clear()
         self.buffered = 0
         if self.receive_pending:
-            self._deliver()
+            self.deliver()

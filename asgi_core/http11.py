@@ -98,6 +98,9 @@ class HTTP11Connection:
                 self._arm(_HEAD_TIMER)
         self._h11.receive_data(data)
         self._process()
+        stream = self._stream
+        if stream is not None and stream.receive_pending:
+            stream.deliver()
         self._update_timer()
 
     def connection_lost(self, now: float) -> None:
@@ -215,9 +218,17 @@ class HTTP11Connection:
         self._stream = stream
         self._body_received = 0
         self._arm(_NO_TIMER)
+        if not request.http_version.startswith(b"1."):
+            self._reject_request(505)  # RFC 9110 section 15.6.6
+            return
+        head_end = head_bytes.find(b"\r\n\r\n")
+        if head_bytes.find(b"\n ", 0, head_end) >= 0 or head_bytes.find(b"\n\t", 0, head_end) >= 0:
+            # RFC 9112 section 5.2: obs-fold is refused rather than unfolded (as h11 would).
+            self._reject_request(400)
+            return
         if content_length is not None:
             # RFC 9112 section 6.1: Content-Length with Transfer-Encoding is a smuggling attempt.
-            if chunked or not _single_content_length(head_bytes):
+            if chunked or not _single_content_length(head_bytes, head_end):
                 self._reject_request(400)
                 return
             limit = self._config.max_request_body_size
@@ -229,7 +240,8 @@ class HTTP11Connection:
             extensions["http.response.trailers"] = {}
         scope = http_scope(
             method=stream.method,
-            http_version=request.http_version.decode("ascii"),
+            # RFC 9110 section 2.5: HTTP/1.x above 1.1 is served as 1.1.
+            http_version="1.0" if request.http_version == b"1.0" else "1.1",
             target=request.target,
             headers=headers,
             scheme=self._scheme,
@@ -446,8 +458,7 @@ class HTTP11Connection:
                 self._arm(_NO_TIMER)
 
 
-def _single_content_length(head: bytes) -> bool:
+def _single_content_length(head: bytes, end: int) -> bool:
     """True when the raw head has exactly one Content-Length line holding one value."""
-    end = head.find(b"\r\n\r\n")
     lines = _CONTENT_LENGTH_LINE.findall(head, 0, end if end >= 0 else len(head))
     return len(lines) == 1 and b"," not in lines[0]

@@ -1,0 +1,55 @@
+"""DESIGN.md's one rule: the core does no I/O. Importing it loads no I/O or backend module."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+import asgi_core
+
+FORBIDDEN = ("asyncio", "trio", "anyio", "socket", "ssl", "selectors", "threading", "time")
+CORE_DIR = pathlib.Path(asgi_core.__file__).parent
+CORE_MODULES = sorted(
+    f"asgi_core.{p.stem}" for p in CORE_DIR.glob("*.py") if p.stem not in ("__init__", "__main__")
+)
+
+
+def test_every_core_module_is_listed() -> None:
+    assert "asgi_core.http11" in CORE_MODULES and "asgi_core.lifespan" in CORE_MODULES
+
+
+def test_importing_the_core_loads_no_io_module() -> None:
+    # A fresh interpreter: modules the interpreter itself starts with are not the core's doing.
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        f"for name in {CORE_MODULES!r}: __import__(name)\n"
+        "new = set(sys.modules) - before\n"
+        f"bad = sorted(m for m in new if m.split('.')[0].lstrip('_') in {FORBIDDEN!r}"
+        " or '.backends' in m)\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "", f"the core imported: {result.stdout.strip()}"
+
+
+def test_core_source_imports_no_io_module() -> None:
+    offenders = []
+    for path in CORE_DIR.glob("*.py"):
+        if path.name == "__main__.py":  # the CLI entry point: it starts a driver by design
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [("." * node.level) + node.module]
+            for name in names:
+                top = name.lstrip(".").split(".")[0]
+                if top in FORBIDDEN or "backends" in name:
+                    offenders.append(f"{path.name}: {name}")
+    assert offenders == []

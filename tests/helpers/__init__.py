@@ -1,0 +1,1 @@
+"""Shared test helpers: an in-memory driver, a response parser, and servers on real sockets."""
