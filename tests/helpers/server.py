@@ -1,0 +1,154 @@
+"""Real servers for integration tests: ``serve()`` in a thread, or the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from asgi_core import Config
+from asgi_core.backends import ServerConfig
+
+TESTS_DIR = Path(__file__).resolve().parent.parent
+
+#: Every driver a behaviour test runs on (issue: "a backend can't quietly lag behind").
+BACKENDS = ["asyncio", "asyncio+uvloop"]
+
+
+class ServerThread:
+    """``serve(app, config)`` of one backend, on its own event loop in a background thread."""
+
+    def __init__(self, app: Any, backend: str, **options: Any) -> None:
+        protocol_fields = set(Config.__dataclass_fields__)
+        protocol = Config(**{k: v for k, v in options.items() if k in protocol_fields})
+        server_options = {k: v for k, v in options.items() if k not in protocol_fields}
+        server_options.setdefault("port", 0)
+        server_options.setdefault("access_log", False)
+        self.backend = backend
+        self.config = ServerConfig(protocol=protocol, **server_options)
+        self.app = app
+        self._ready = threading.Event()
+        self._addresses: list[tuple[str, int]] = []
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise TimeoutError("server did not start")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._task is not None and not self._task.done():
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(30)
+        assert not self._thread.is_alive(), "the server did not shut down"
+
+    @property
+    def host(self) -> str:
+        return self._addresses[0][0]
+
+    @property
+    def port(self) -> int:
+        return self._addresses[0][1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _run(self) -> None:
+        if self.backend == "asyncio+uvloop":
+            import uvloop
+
+            loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        else:
+            loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as exc:  # reported to the test through __enter__
+            self._error = exc
+            self._ready.set()
+        finally:
+            loop.close()
+
+    async def _main(self) -> None:
+        from asgi_core.backends.asyncio import serve
+
+        def ready(addresses: list[tuple[str, int]]) -> None:
+            self._addresses = addresses
+            self._ready.set()
+
+        self._task = asyncio.current_task()
+        try:
+            await serve(self.app, self.config, on_ready=ready)
+        except asyncio.CancelledError:
+            pass
+
+
+class ServerProcess:
+    """The ``asgi-core`` command in a subprocess; ``address`` is read from its log line."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.args = [sys.executable, "-m", "asgi_core", "--app-dir", str(TESTS_DIR), *args]
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self.host = ""
+        self.port = 0
+
+    def start(self, wait_ready: bool = True) -> ServerProcess:
+        self.proc = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        if wait_ready:
+            deadline = time.monotonic() + 15
+            while not self.port:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("server exited early:\n" + self.output())
+                if time.monotonic() > deadline:
+                    raise TimeoutError("server did not report its address:\n" + self.output())
+                time.sleep(0.02)
+        return self
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            match = re.search(r"Serving on http://\[?([^\]\s]+?)\]?:(\d+)", line)
+            if match and not self.port:
+                self.host, self.port = match.group(1), int(match.group(2))
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def signal(self, signum: int = signal.SIGTERM) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signum)
+
+    def wait(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)

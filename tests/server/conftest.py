@@ -1,0 +1,29 @@
+"""Integration fixtures: every behaviour test runs once per backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from helpers.server import BACKENDS, ServerThread
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def serve(backend: str) -> Iterator[Callable[..., ServerThread]]:
+    """``serve(app, **options)`` starts ``app`` on 127.0.0.1 with this test's backend."""
+    servers: list[ServerThread] = []
+
+    def start(app: Any, **options: Any) -> ServerThread:
+        server = ServerThread(app, backend, **options).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
