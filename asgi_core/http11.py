@@ -222,6 +222,10 @@ class HTTP11Connection:
             self._reject_request(505)  # RFC 9110 section 15.6.6
             return
         head_end = head_bytes.find(b"\r\n\r\n")
+        if head_end < 0 or head_end + 4 > self._config.max_request_head_size:
+            # h11 only bounds an incomplete head; one that arrived whole is measured here.
+            self._reject_request(431)
+            return
         if head_bytes.find(b"\n ", 0, head_end) >= 0 or head_bytes.find(b"\n\t", 0, head_end) >= 0:
             # RFC 9112 section 5.2: obs-fold is refused rather than unfolded (as h11 would).
             self._reject_request(400)

@@ -42,6 +42,12 @@ def test_oversized_head_gets_431() -> None:
     assert rejected(b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"a" * 2000, config) == 431
 
 
+def test_oversized_head_arriving_whole_gets_431() -> None:
+    config = Config(max_request_head_size=1024)
+    head = b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"a" * 2000 + b"\r\n\r\n"
+    assert rejected(head, config) == 431
+
+
 class TestSmuggling:
     """RFC 9112 section 6.1 and 6.3: ambiguous framing is refused, never guessed."""
 

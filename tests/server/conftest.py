@@ -16,10 +16,14 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def serve(backend: str) -> Iterator[Callable[..., ServerThread]]:
-    """``serve(app, **options)`` starts ``app`` on 127.0.0.1 with this test's backend."""
+    """``serve(app, **options)`` starts ``app`` on 127.0.0.1 with this test's backend.
+
+    Lifespan is off unless a test asks for it: most test apps speak only HTTP.
+    """
     servers: list[ServerThread] = []
 
     def start(app: Any, **options: Any) -> ServerThread:
+        options.setdefault("lifespan", "off")
         server = ServerThread(app, backend, **options).__enter__()
         servers.append(server)
         return server

@@ -128,7 +128,7 @@ def test_http10_client_is_served_and_closed(serve: Any) -> None:
 
 
 def test_root_path_and_lifespan_state_reach_the_scope(serve: Any) -> None:
-    server = serve(apps.lifespan_state, root_path="/mounted")
+    server = serve(apps.lifespan_state, root_path="/mounted", lifespan="on")
     response = httpx.get(server.url + "/x")
     assert response.text == "from lifespan"
 
