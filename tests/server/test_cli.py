@@ -1,0 +1,127 @@
+"""The ``asgi-core`` command in a real subprocess: demo app, errors, lifespan, signals.
+
+These run the CLI (asyncio backend, the CLI's only driver so far) rather than every backend:
+what they test is the process around the driver.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+from helpers.server import TESTS_DIR, ServerProcess
+
+
+def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "asgi_core", *args],
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def test_demo_app_is_served_with_no_app_argument() -> None:
+    with ServerProcess("--port", "0") as server:
+        url = f"http://{server.host}:{server.port}"
+        page = httpx.get(url + "/")
+        assert page.status_code == 200 and "asgi-core is serving" in page.text
+        assert httpx.post(url + "/echo", content=b"ping").content == b"ping"
+        assert httpx.get(url + "/scope").json()["path"] == "/scope"
+
+
+def test_port_zero_prints_the_bound_address() -> None:
+    with ServerProcess("helpers.apps:hello", "--port", "0") as server:
+        assert server.port > 0
+        assert f"Serving on http://127.0.0.1:{server.port}" in server.output()
+
+
+def test_console_script_is_installed() -> None:
+    exe = shutil.which("asgi-core")
+    assert exe is not None, "the asgi-core console script is not on PATH"
+    result = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and "--graceful-timeout" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("app", "message"),
+    [
+        ("no_such_module:app", "could not import module 'no_such_module'"),
+        ("helpers.apps:missing", "has no attribute 'missing'"),
+        ("helpers.apps", 'must be given as "module:attribute"'),
+    ],
+)
+def test_an_app_that_does_not_import_gives_one_clear_line(app: str, message: str) -> None:
+    result = run_cli(app, "--app-dir", str(TESTS_DIR), "--port", "0")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_startup_failure_exits_non_zero_with_the_app_message() -> None:
+    server = ServerProcess("helpers.apps:startup_fails", "--port", "0").start(wait_ready=False)
+    assert server.wait() == 3
+    time.sleep(0.1)
+    assert "database is unreachable" in server.output()
+
+
+def test_lifespan_on_with_an_app_that_has_none_fails_startup() -> None:
+    server = ServerProcess("helpers.apps:hello", "--port", "0", "--lifespan", "on")
+    assert server.start(wait_ready=False).wait() == 3
+    time.sleep(0.1)
+    assert "does not support lifespan" in server.output()
+
+
+def test_lifespan_auto_serves_an_app_without_lifespan() -> None:
+    with ServerProcess("helpers.apps:hello", "--port", "0", "--lifespan", "auto") as server:
+        assert httpx.get(f"http://{server.host}:{server.port}").status_code == 200
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_lets_the_in_flight_request_finish_then_exits_0(signum: int) -> None:
+    with ServerProcess(
+        "helpers.apps:slow", "--port", "0", "--graceful-timeout", "10"
+    ) as server:
+        url = f"http://{server.host}:{server.port}/?seconds=1.5"
+        result: list[httpx.Response] = []
+        client = threading.Thread(target=lambda: result.append(httpx.get(url, timeout=20)))
+        client.start()
+        time.sleep(0.5)
+        server.signal(signum)
+        time.sleep(0.3)
+        with pytest.raises(OSError):  # no longer accepting
+            socket.create_connection((server.host, server.port), timeout=2).close()
+        client.join(20)
+        assert result and result[0].status_code == 200 and result[0].text == "finally"
+        assert server.wait() == 0
+
+
+def test_graceful_timeout_bounds_the_wait_for_in_flight_requests() -> None:
+    with ServerProcess(
+        "helpers.apps:slow", "--port", "0", "--graceful-timeout", "0.5"
+    ) as server:
+        sock = socket.create_connection((server.host, server.port))
+        sock.sendall(b"GET /?seconds=60 HTTP/1.1\r\nHost: h\r\n\r\n")
+        time.sleep(0.3)
+        started = time.monotonic()
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+        assert time.monotonic() - started < 10
+        sock.settimeout(5)
+        assert sock.recv(100) == b""  # closed without a response
+        sock.close()
+
+
+def test_lifespan_shutdown_runs_on_sigterm() -> None:
+    with ServerProcess("helpers.apps:lifespan_state", "--port", "0") as server:
+        assert httpx.get(f"http://{server.host}:{server.port}").text == "from lifespan"
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+        time.sleep(0.1)
+        assert "lifespan shutdown complete" in server.output()
