@@ -101,7 +101,9 @@ def check_headers(headers: object, what: str) -> tuple[Headers, int]:
         name = name.lower()
         if name == b"content-length":
             if _DIGITS.fullmatch(value.strip()) is None or flags & HAS_CONTENT_LENGTH:
-                raise AppProtocolError(f"{what} has an invalid or repeated content-length {value!r}")
+                raise AppProtocolError(
+                    f"{what} has an invalid or repeated content-length {value!r}"
+                )
             flags |= HAS_CONTENT_LENGTH
         elif name == b"transfer-encoding":
             continue

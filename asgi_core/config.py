@@ -49,9 +49,7 @@ class Config:
                 raise ConfigError(f"Config.{field.name} must be a number, not {value!r}")
             if not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"Config.{field.name} must be a positive number, not {value!r}")
-        if self.root_path and (
-            not self.root_path.startswith("/") or self.root_path.endswith("/")
-        ):
+        if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):
             raise ConfigError(
                 f"Config.root_path must start with '/' and not end with one, not {self.root_path!r}"
             )

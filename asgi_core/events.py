@@ -7,7 +7,7 @@ HTTP/2 uses its own stream ids. A driver therefore handles every protocol with t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,4 +38,4 @@ class CloseConnection:
     """Write what ``data_to_send()`` still holds, then close the socket."""
 
 
-Event = Union[StreamStarted, AppReceive, SendAllowed, CloseConnection]
+Event = StreamStarted | AppReceive | SendAllowed | CloseConnection

@@ -146,9 +146,7 @@ class HTTP11Connection:
         self._arm(_NO_TIMER)
         if timer == _IDLE_TIMER:
             self._close()
-        elif timer == _HEAD_TIMER:
-            self._reject_request(408)
-        elif timer == _BODY_TIMER:
+        else:  # the head or the body did not arrive in time
             self._reject_request(408)
 
     def data_to_send(self) -> bytes:
@@ -294,9 +292,13 @@ class HTTP11Connection:
             return
         no_body = stream.method == "HEAD" or status in _NO_BODY_STATUSES
         self._response_has_body = not no_body
-        if end and not flags & HAS_CONTENT_LENGTH and status not in _NO_BODY_STATUSES:
-            if body or not no_body:
-                headers.append((b"content-length", b"%d" % len(body)))
+        if (
+            end
+            and not flags & HAS_CONTENT_LENGTH
+            and status not in _NO_BODY_STATUSES
+            and (body or not no_body)
+        ):
+            headers.append((b"content-length", b"%d" % len(body)))
         if not flags & HAS_SERVER and self._server_header is not None:
             headers.append((b"server", self._server_header))
         if not flags & HAS_DATE and self._date is not None and self._config.date_header:
@@ -310,13 +312,13 @@ class HTTP11Connection:
         h11_conn = self._h11
         try:
             out = self._out
-            out += h11_conn.send(  # type: ignore[operator]
+            out += h11_conn.send(
                 h11.Response(status_code=status, headers=headers, reason=_REASONS.get(status, b""))
             )
             if body and not no_body:
-                out += h11_conn.send(h11.Data(data=body))  # type: ignore[operator]
+                out += h11_conn.send(h11.Data(data=body))
             if end:
-                out += h11_conn.send(h11.EndOfMessage())  # type: ignore[operator]
+                out += h11_conn.send(h11.EndOfMessage())
         except h11.LocalProtocolError as exc:
             self._app_broke_framing(stream, exc)
         if end:
@@ -328,9 +330,9 @@ class HTTP11Connection:
         h11_conn = self._h11
         try:
             if body and self._response_has_body:
-                self._out += h11_conn.send(h11.Data(data=body))  # type: ignore[operator]
+                self._out += h11_conn.send(h11.Data(data=body))
             if end:
-                self._out += h11_conn.send(h11.EndOfMessage())  # type: ignore[operator]
+                self._out += h11_conn.send(h11.EndOfMessage())
         except h11.LocalProtocolError as exc:
             self._app_broke_framing(stream, exc)
         if end:
@@ -340,10 +342,10 @@ class HTTP11Connection:
         if stream is not self._stream or self.closed:
             return
         try:
-            self._out += self._h11.send(h11.EndOfMessage(headers=trailers))  # type: ignore[operator]
+            self._out += self._h11.send(h11.EndOfMessage(headers=trailers))
         except h11.LocalProtocolError:
             # A response framed by Content-Length (or for HEAD) has no place for trailers.
-            self._out += self._h11.send(h11.EndOfMessage())  # type: ignore[operator]
+            self._out += self._h11.send(h11.EndOfMessage())
         self._response_finished()
 
     def abort_response(self, stream: HTTPStream) -> None:
@@ -358,7 +360,7 @@ class HTTP11Connection:
             and h11_conn.our_state is h11.SEND_RESPONSE
         ):
             # RFC 9110 section 10.1.1: the 100 goes out only once the app wants the body.
-            self._out += h11_conn.send(  # type: ignore[operator]
+            self._out += h11_conn.send(
                 h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
             )
 
@@ -420,11 +422,11 @@ class HTTP11Connection:
             if self._date is not None and self._config.date_header:
                 headers.append((b"date", self._date.value))
             try:
-                self._out += h11_conn.send(  # type: ignore[operator]
+                self._out += h11_conn.send(
                     h11.Response(status_code=status, headers=headers, reason=_REASONS[status])
                 )
-                self._out += h11_conn.send(h11.Data(data=body))  # type: ignore[operator]
-                self._out += h11_conn.send(h11.EndOfMessage())  # type: ignore[operator]
+                self._out += h11_conn.send(h11.Data(data=body))
+                self._out += h11_conn.send(h11.EndOfMessage())
             except h11.LocalProtocolError:
                 pass  # h11 saw the peer fail mid-message: closing is all that is left
         self._close()
@@ -462,7 +464,7 @@ class HTTP11Connection:
                 self._arm(_NO_TIMER)
 
 
-def _single_content_length(head: bytes, end: int) -> bool:
+def _single_content_length(head: bytes | bytearray, end: int) -> bool:
     """True when the raw head has exactly one Content-Length line holding one value."""
     lines = _CONTENT_LENGTH_LINE.findall(head, 0, end if end >= 0 else len(head))
     return len(lines) == 1 and b"," not in lines[0]

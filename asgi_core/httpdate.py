@@ -21,14 +21,22 @@ def format_http_date(wall_time: float) -> bytes:
     shifted = days + 719468
     era = shifted // 146097
     day_of_era = shifted - era * 146097
-    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096) // 365
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
+    ) // 365
     day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
     month_index = (5 * day_of_year + 2) // 153
     day = day_of_year - (153 * month_index + 2) // 5 + 1
     month = month_index + 3 if month_index < 10 else month_index - 9
     year = year_of_era + era * 400 + (month <= 2)
     return b"%s, %02d %s %04d %02d:%02d:%02d GMT" % (
-        _DAYS[days % 7], day, _MONTHS[month - 1], year, hour, minute, second
+        _DAYS[days % 7],
+        day,
+        _MONTHS[month - 1],
+        year,
+        hour,
+        minute,
+        second,
     )
 
 

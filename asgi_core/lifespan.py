@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .errors import AppProtocolError
 from .events import AppReceive
@@ -53,9 +53,14 @@ class LifespanUnsupported:
     error: str
 
 
-LifespanEvent = Union[
-    AppReceive, StartupComplete, StartupFailed, ShutdownComplete, ShutdownFailed, LifespanUnsupported
-]
+LifespanEvent = (
+    AppReceive
+    | StartupComplete
+    | StartupFailed
+    | ShutdownComplete
+    | ShutdownFailed
+    | LifespanUnsupported
+)
 
 _IDLE, _STARTING, _STARTED, _STOPPING, _ENDED = range(5)
 

@@ -203,9 +203,9 @@ class _Connection(asyncio.Protocol):
                 self._start_app(event.stream_id, event.scope)  # type: ignore[union-attr]
             elif kind is SendAllowed:
                 stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
-                if stream is not None and stream.send_waiter is not None:
-                    if not stream.send_waiter.done():
-                        stream.send_waiter.set_result(None)
+                waiter = stream.send_waiter if stream is not None else None
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
             elif kind is CloseConnection:
                 close = True
         if self.transport_closed:
@@ -388,7 +388,9 @@ async def serve(
     server = _Server(app, config, lifespan.state)
     loop = server.loop
     sock = bind_socket(config.host, config.port, config.backlog)
-    listener = await loop.create_server(lambda: _Connection(server), sock=sock, backlog=config.backlog)
+    listener = await loop.create_server(
+        lambda: _Connection(server), sock=sock, backlog=config.backlog
+    )
     date_timer: asyncio.TimerHandle | None = None
 
     def tick() -> None:

@@ -38,21 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--backlog", type=int, default=server_defaults.backlog)
     parser.add_argument(
-        "--graceful-timeout", type=float, default=server_defaults.graceful_timeout,
+        "--graceful-timeout",
+        type=float,
+        default=server_defaults.graceful_timeout,
         help="seconds in-flight requests get after SIGINT/SIGTERM",
     )
     parser.add_argument("--keep-alive-timeout", type=float, default=defaults.keep_alive_timeout)
+    parser.add_argument("--request-head-timeout", type=float, default=defaults.request_head_timeout)
+    parser.add_argument("--request-body-timeout", type=float, default=defaults.request_body_timeout)
+    parser.add_argument("--max-request-head-size", type=int, default=defaults.max_request_head_size)
     parser.add_argument(
-        "--request-head-timeout", type=float, default=defaults.request_head_timeout
-    )
-    parser.add_argument(
-        "--request-body-timeout", type=float, default=defaults.request_body_timeout
-    )
-    parser.add_argument(
-        "--max-request-head-size", type=int, default=defaults.max_request_head_size
-    )
-    parser.add_argument(
-        "--max-request-body-size", type=int, default=defaults.max_request_body_size,
+        "--max-request-body-size",
+        type=int,
+        default=defaults.max_request_body_size,
         help="bytes; 0 turns the limit off",
     )
     parser.add_argument(

@@ -51,7 +51,7 @@ def test_invalid_first_message_raises_and_answers_500(message: object, rule: str
 def test_str_body_is_refused() -> None:
     h = started()
     h.send(1, START)
-    with pytest.raises(AppProtocolError, match="needs bytes in 'body', got str"):
+    with pytest.raises(AppProtocolError, match=r"needs bytes in 'body', got str"):
         h.send(1, {"type": "http.response.body", "body": "text"})
     assert h.responses()[0].status == 500
 
@@ -59,7 +59,7 @@ def test_str_body_is_refused() -> None:
 def test_start_twice_is_refused() -> None:
     h = started()
     h.send(1, START)
-    with pytest.raises(AppProtocolError, match="expected 'http.response.body'"):
+    with pytest.raises(AppProtocolError, match=r"expected 'http\.response\.body'"):
         h.send(1, START)
 
 

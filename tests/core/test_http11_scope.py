@@ -44,7 +44,12 @@ def test_invalid_utf8_in_path_does_not_fail_the_request() -> None:
 
 def test_headers_are_lowercased_in_order_with_duplicates() -> None:
     scope = scope_of(b"GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nx-a: 2\r\nCookie: c=1\r\n\r\n")
-    assert scope["headers"] == [(b"host", b"h"), (b"x-a", b"1"), (b"x-a", b"2"), (b"cookie", b"c=1")]
+    assert scope["headers"] == [
+        (b"host", b"h"),
+        (b"x-a", b"1"),
+        (b"x-a", b"2"),
+        (b"cookie", b"c=1"),
+    ]
 
 
 def test_root_path_prefixes_path_and_raw_path() -> None:

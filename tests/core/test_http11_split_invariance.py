@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from helpers.harness import Harness
 from hypothesis import given
 from hypothesis import strategies as st
-from helpers.harness import Harness
 
 REQUESTS = [
     b"GET /a?b=c HTTP/1.1\r\nHost: h\r\nX-Y: z\r\n\r\n",
@@ -66,5 +66,7 @@ def test_byte_by_byte_matches_whole() -> None:
 @given(st.lists(st.integers(min_value=0, max_value=len(STREAM)), max_size=12))
 def test_any_split_matches_whole(cuts: list[int]) -> None:
     points = sorted(set(cuts))
-    pieces = [STREAM[a:b] for a, b in zip([0, *points], [*points, len(STREAM)]) if b > a]
+    pieces = [
+        STREAM[a:b] for a, b in zip([0, *points], [*points, len(STREAM)], strict=True) if b > a
+    ]
     assert run(pieces) == WHOLE

@@ -11,8 +11,13 @@ Scope = dict[str, Any]
 async def hello(scope: Scope, receive: Any, send: Any) -> None:
     """Answers every request with a fixed body (no lifespan support: it raises on it)."""
     assert scope["type"] == "http", f"unsupported scope type {scope['type']!r}"
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"Hello, world!"})
 
 
@@ -20,15 +25,23 @@ async def echo(scope: Scope, receive: Any, send: Any) -> None:
     """Streams the request body back as it arrives (chunked), plus the scope's basics."""
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 200, "headers": [
-        (b"x-method", scope["method"].encode()), (b"x-path", scope["path"].encode("utf-8")),
-    ]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"x-method", scope["method"].encode()),
+                (b"x-path", scope["path"].encode("utf-8")),
+            ],
+        }
+    )
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return
-        await send({"type": "http.response.body", "body": message.get("body", b""),
-                    "more_body": True})
+        await send(
+            {"type": "http.response.body", "body": message.get("body", b""), "more_body": True}
+        )
         if not message.get("more_body"):
             break
     await send({"type": "http.response.body", "body": b""})

@@ -65,8 +65,9 @@ class Harness:
         headers: list[tuple[bytes, bytes]] | None = None,
     ) -> Harness:
         """A whole response in two messages, then the app returns."""
-        self.send(stream_id, {"type": "http.response.start", "status": status,
-                              "headers": headers or []})
+        self.send(
+            stream_id, {"type": "http.response.start", "status": status, "headers": headers or []}
+        )
         self.send(stream_id, {"type": "http.response.body", "body": body})
         return self.finish(stream_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -13,8 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from asgi_core import Config
 from asgi_core.backends import ServerConfig
+
+from asgi_core import Config
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
 
@@ -94,10 +96,8 @@ class ServerThread:
             self._ready.set()
 
         self._task = asyncio.current_task()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await serve(self.app, self.config, on_ready=ready)
-        except asyncio.CancelledError:
-            pass
 
 
 class ServerProcess:

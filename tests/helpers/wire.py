@@ -48,7 +48,7 @@ def parse_responses(data: bytes, *, head_requests: int = 0) -> tuple[list[Respon
             break
         head, after = rest[:end], rest[end + 4 :]
         status_line, _, header_block = head.partition(b"\r\n")
-        version, status, reason = (status_line.split(b" ", 2) + [b""])[:3]
+        version, status, reason = [*status_line.split(b" ", 2), b""][:3]
         assert version in (b"HTTP/1.1", b"HTTP/1.0"), status_line
         response = Response(int(status), reason, _parse_fields(header_block))
         code = response.status

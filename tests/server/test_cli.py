@@ -22,7 +22,9 @@ from helpers.server import TESTS_DIR, ServerProcess
 def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "asgi_core", *args],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -85,9 +87,7 @@ def test_lifespan_auto_serves_an_app_without_lifespan() -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_lets_the_in_flight_request_finish_then_exits_0(signum: int) -> None:
-    with ServerProcess(
-        "helpers.apps:slow", "--port", "0", "--graceful-timeout", "10"
-    ) as server:
+    with ServerProcess("helpers.apps:slow", "--port", "0", "--graceful-timeout", "10") as server:
         url = f"http://{server.host}:{server.port}/?seconds=1.5"
         result: list[httpx.Response] = []
         client = threading.Thread(target=lambda: result.append(httpx.get(url, timeout=20)))
@@ -103,9 +103,7 @@ def test_signal_lets_the_in_flight_request_finish_then_exits_0(signum: int) -> N
 
 
 def test_graceful_timeout_bounds_the_wait_for_in_flight_requests() -> None:
-    with ServerProcess(
-        "helpers.apps:slow", "--port", "0", "--graceful-timeout", "0.5"
-    ) as server:
+    with ServerProcess("helpers.apps:slow", "--port", "0", "--graceful-timeout", "0.5") as server:
         sock = socket.create_connection((server.host, server.port))
         sock.sendall(b"GET /?seconds=60 HTTP/1.1\r\nHost: h\r\n\r\n")
         time.sleep(0.3)

@@ -105,8 +105,7 @@ def test_expect_100_continue_over_a_real_socket(serve: Any) -> None:
 def test_trailers_reach_a_client_that_asked_for_them(serve: Any) -> None:
     async def app(scope: dict, receive: Any, send: Any) -> None:
         assert "http.response.trailers" in scope["extensions"]
-        await send({"type": "http.response.start", "status": 200, "headers": [],
-                    "trailers": True})
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": True})
         await send({"type": "http.response.body", "body": b"payload"})
         await send({"type": "http.response.trailers", "headers": [(b"grpc-status", b"0")]})
 

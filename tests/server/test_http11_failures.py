@@ -37,8 +37,11 @@ def send_raw(server: Any, data: bytes) -> bytes:
     ("request_bytes", "status"),
     [
         (b"NOT HTTP\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked"
-         b"\r\n\r\n0\r\n\r\n", 400),
+        (
+            b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked"
+            b"\r\n\r\n0\r\n\r\n",
+            400,
+        ),
         (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999\r\n\r\n", 413),
         (b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", 431),
     ],
@@ -90,8 +93,13 @@ def test_invalid_message_raises_in_the_app_and_the_client_gets_500(serve: Any) -
         if scope["type"] != "http":
             return
         try:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"x-bad", b"a\r\nInjected: yes")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"x-bad", b"a\r\nInjected: yes")],
+                }
+            )
         except Exception as exc:
             errors.append(exc)
 

@@ -37,8 +37,14 @@ def test_ten_thousand_idle_connections(tmp_path: object) -> None:
         pytest.skip(f"needs {IDLE + 200} open files; this machine allows fewer")
     keep_alive = 8.0
     with ServerProcess(
-        "helpers.apps:hello", "--port", "0", "--no-access-log",
-        "--keep-alive-timeout", str(keep_alive), "--lifespan", "off",
+        "helpers.apps:hello",
+        "--port",
+        "0",
+        "--no-access-log",
+        "--keep-alive-timeout",
+        str(keep_alive),
+        "--lifespan",
+        "off",
     ) as server:
         idle: list[socket.socket] = []
         try:
