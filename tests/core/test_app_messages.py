@@ -84,8 +84,17 @@ def test_send_after_the_response_is_complete_is_refused() -> None:
 def test_body_longer_than_declared_content_length_is_an_app_error() -> None:
     h = started()
     h.send(1, {**START, "headers": [(b"content-length", b"2")]})
-    with pytest.raises(AppProtocolError, match="does not match its headers"):
+    with pytest.raises(AppProtocolError, match="longer than its content-length"):
         h.send(1, {"type": "http.response.body", "body": b"too long"})
+    assert h.closed
+
+
+def test_body_shorter_than_declared_content_length_is_an_app_error() -> None:
+    h = started()
+    h.send(1, {**START, "headers": [(b"content-length", b"10")]})
+    h.send(1, {"type": "http.response.body", "body": b"short", "more_body": True})
+    with pytest.raises(AppProtocolError, match="shorter than its content-length"):
+        h.send(1, {"type": "http.response.body", "body": b""})
     assert h.closed
 
 
