@@ -286,8 +286,7 @@ class HTTPStream:
             except AppProtocolError as exc:
                 self._reject(str(exc))
             end = not more and not self.wants_trailers
-            if state == HEAD:
-                assert self._head is not None
+            if self._head is not None:  # the first body (also after pathsend): head goes too
                 status, headers, flags = self._head
                 self._head = None
                 self.response_state = BODY if more else TRAILERS if self.wants_trailers else DONE

@@ -141,3 +141,23 @@ def test_500_after_an_app_error_closes_and_other_streams_are_unaffected() -> Non
     assert h.closed
     other = Harness().feed(GET).respond(1)
     assert other.responses()[0].status == 200
+
+
+def test_pathsend_accepts_the_file_as_body_messages_after_it() -> None:
+    # ASGI extensions, "Path Send": the driver streams the file through the core as body.
+    h = started()
+    h.send(1, {**START, "headers": [(b"content-length", b"4")]})
+    h.send(1, {"type": "http.response.pathsend", "path": "/srv/file"})
+    h.send(1, {"type": "http.response.body", "body": b"da", "more_body": True})
+    h.send(1, {"type": "http.response.body", "body": b"ta"})
+    (response,) = h.responses()
+    assert (response.status, response.body) == (200, b"data")
+
+
+@pytest.mark.parametrize("path", ["relative/file", b"/bytes/path", None])
+def test_pathsend_needs_an_absolute_str_path(path: object) -> None:
+    h = started()
+    h.send(1, START)
+    with pytest.raises(AppProtocolError, match="absolute 'path'"):
+        h.send(1, {"type": "http.response.pathsend", "path": path})
+    assert h.responses()[0].status == 500

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from typing import Any
 
 import httpx
+import pytest
 from helpers import apps
 from helpers.wire import parse_responses
 
@@ -162,3 +164,45 @@ def test_concurrent_clients_are_served_concurrently(serve: Any) -> None:
         assert loop.time() - started < 5  # 20 x 0.5 s would be 10 s if served one by one
     finally:
         loop.close()
+
+
+def test_pathsend_streams_a_file_as_the_body(serve: Any, tmp_path: Any) -> None:
+    # ASGI extensions, "Path Send": the server sends the file's content as the body.
+    payload = bytes(range(256)) * 4096  # 1 MiB, more than one read
+    path = tmp_path / "payload.bin"
+    path.write_bytes(payload)
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        assert "http.response.pathsend" in scope["extensions"]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", b"%d" % len(payload))],
+            }
+        )
+        await send({"type": "http.response.pathsend", "path": str(path)})
+
+    server = serve(app)
+    response = httpx.get(server.url)
+    assert response.status_code == 200
+    assert response.content == payload
+
+
+def test_pathsend_of_a_missing_file_gives_500(serve: Any, tmp_path: Any) -> None:
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.pathsend", "path": str(tmp_path / "missing")})
+
+    server = serve(app)
+    assert httpx.get(server.url).status_code == 500
+
+
+def test_access_log_has_one_line_per_response(serve: Any, caplog: pytest.LogCaptureFixture) -> None:
+    server = serve(apps.hello, access_log=True)
+    with caplog.at_level(logging.INFO, logger="asgi_core.access"):
+        httpx.get(server.url + "/path?q=1")
+    lines = [r.getMessage() for r in caplog.records if r.name == "asgi_core.access"]
+    assert len(lines) == 1
+    assert '"GET /path?q=1 HTTP/1.1" 200' in lines[0]
+    assert lines[0].startswith("127.0.0.1:")
