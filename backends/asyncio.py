@@ -87,8 +87,10 @@ class _AppStream:
 
     async def send(self, message: dict[str, Any]) -> None:
         conn = self.conn
-        may_return = conn.core.app_send(self.stream_id, message, conn.loop.time())
-        conn.pump()
+        try:
+            may_return = conn.core.app_send(self.stream_id, message, conn.loop.time())
+        finally:
+            conn.pump()  # also when it raised: the core may have answered 500 already
         if not may_return:
             self.send_waiter = conn.loop.create_future()
             try:
