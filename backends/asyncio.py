@@ -387,7 +387,19 @@ async def serve(
     """
     lifespan = _Lifespan(app, config.lifespan)
     await lifespan.startup()
-    server = _Server(app, config, lifespan.state)
+    try:
+        await _serve_started(app, config, lifespan.state, on_ready)
+    finally:
+        await lifespan.shutdown()
+
+
+async def _serve_started(
+    app: ASGIApp,
+    config: ServerConfig,
+    state: dict[str, Any],
+    on_ready: Callable[[list[Address]], object] | None,
+) -> None:
+    server = _Server(app, config, state)
     loop = server.loop
     sock = bind_socket(config.host, config.port, config.backlog)
     listener = await loop.create_server(
@@ -410,7 +422,8 @@ async def serve(
         listener.close()
         for connection in list(server.connections):
             connection.shutdown()
-        with contextlib.suppress(asyncio.TimeoutError):
+        # A second cancellation (a second signal) skips the wait: stop now.
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(
                 asyncio.shield(server.all_closed.wait()), config.graceful_timeout
             )
@@ -422,7 +435,6 @@ async def serve(
             await asyncio.wait(list(server.tasks), timeout=5.0)
         if date_timer is not None:
             date_timer.cancel()
-        await lifespan.shutdown()
         with contextlib.suppress(Exception):
             await listener.wait_closed()
 
@@ -452,10 +464,12 @@ async def _serve_until_signal(app: ASGIApp, config: ServerConfig) -> None:
 
     def on_signal(signum: int) -> None:
         nonlocal stopping
+        name = signal.Signals(signum).name
         if stopping:
-            return
+            logger.warning("%s received again: closing every connection now", name)
+        else:
+            logger.info("%s received: shutting down gracefully", name)
         stopping = True
-        logger.info("%s received: shutting down gracefully", signal.Signals(signum).name)
         serving.cancel()
 
     def ready(addresses: list[Address]) -> None:

@@ -123,3 +123,30 @@ def test_lifespan_shutdown_runs_on_sigterm() -> None:
         assert server.wait() == 0
         time.sleep(0.1)
         assert "lifespan shutdown complete" in server.output()
+
+
+def test_a_second_signal_stops_without_waiting_for_the_graceful_timeout() -> None:
+    with ServerProcess("helpers.apps:slow", "--port", "0", "--graceful-timeout", "60") as server:
+        sock = socket.create_connection((server.host, server.port))
+        sock.sendall(b"GET /?seconds=60 HTTP/1.1\r\nHost: h\r\n\r\n")
+        time.sleep(0.3)
+        server.signal(signal.SIGTERM)
+        time.sleep(0.5)
+        started = time.monotonic()
+        server.signal(signal.SIGINT)
+        assert server.wait(30) == 0
+        assert time.monotonic() - started < 10
+        sock.close()
+        assert "closing every connection now" in server.output()
+
+
+def test_port_in_use_exits_1_after_running_lifespan_shutdown() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        server = ServerProcess("helpers.apps:lifespan_state", "--port", port)
+        assert server.start(wait_ready=False).wait() == 1
+        time.sleep(0.1)
+        assert "cannot serve on 127.0.0.1" in server.output()
+        assert "lifespan shutdown complete" in server.output()
