@@ -9,10 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import apps
-
 from asgi_core.backends import ServerConfig
 from asgi_core.backends.asyncio import serve
+from helpers import apps
 
 
 def run(main: Any, backend: str) -> Any:
@@ -60,7 +59,7 @@ def test_serve_leaves_no_task_behind(backend: str) -> None:
         # One request finished, one connection left idle, one request that never finishes.
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"http://{host}:{port}/")).status_code == 200
-        reader, writer = await asyncio.open_connection(host, port)
+        _reader, writer = await asyncio.open_connection(host, port)
         writer.write(b"GET / HTTP/1.1\r\nHost: h\r\n")
         await writer.drain()
         await asyncio.sleep(0.1)
