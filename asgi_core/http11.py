@@ -341,11 +341,15 @@ class HTTP11Connection:
         if not self._keep_alive and not flags & HAS_CONNECTION_CLOSE:
             headers.append((b"connection", b"close"))
         self._expects_continue = False
+        self._write_head(status, headers)
+        self._write_body(stream, body, end)
+
+    def _write_head(self, status: int, headers: Headers) -> None:
+        """Status line and fields (RFC 9112 section 4); names and values were validated."""
         out = self._out
         out += b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))
         out += b"".join([b"%s: %s\r\n" % pair for pair in headers])
         out += b"\r\n"
-        self._write_body(stream, body, end)
 
     def send_body(self, stream: HTTPStream, body: bytes, end: bool) -> None:
         if stream is not self._stream or self.closed:
@@ -454,9 +458,8 @@ class HTTP11Connection:
                 headers.append((b"server", self._server_header))
             if self._date is not None and self._config.date_header:
                 headers.append((b"date", self._date.value))
-            self._out += b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status])
-            self._out += b"".join([b"%s: %s\r\n" % pair for pair in headers])
-            self._out += b"\r\n" + body
+            self._write_head(status, headers)
+            self._out += body
         self._close()
 
     def _close(self) -> None:

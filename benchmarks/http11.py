@@ -41,110 +41,35 @@ class Server:
 def servers(port: int) -> list[Server]:
     py = sys.executable
     app = "hello:app"
-    common_keep_alive = "60"
-    found = [
-        Server(
-            "asgi-core (asyncio)",
-            [
-                py,
-                "-m",
-                "asgi_core",
-                app,
-                "--port",
-                str(port),
-                "--loop",
-                "asyncio",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--keep-alive-timeout",
-                common_keep_alive,
-            ],
-        ),
-        Server(
-            "asgi-core (uvloop)",
-            [
-                py,
-                "-m",
-                "asgi_core",
-                app,
-                "--port",
-                str(port),
-                "--loop",
-                "uvloop",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--keep-alive-timeout",
-                common_keep_alive,
-            ],
-        ),
-    ]
+    keep_alive = "60"  # longer than the run, for every server alike
+    quiet = ["--no-access-log", "--log-level", "warning"]
+    found = []
+    for loop in ("asyncio", "uvloop"):
+        found.append(
+            Server(
+                f"asgi-core ({loop})",
+                [py, "-m", "asgi_core", app, "--port", str(port), "--loop", loop,
+                 "--keep-alive-timeout", keep_alive, *quiet],
+            )
+        )  # fmt: skip
     if _importable("uvicorn"):
-        found += [
-            Server(
-                "uvicorn h11 (asyncio)",
-                [
-                    py,
-                    "-m",
-                    "uvicorn",
-                    app,
-                    "--port",
-                    str(port),
-                    "--http",
-                    "h11",
-                    "--loop",
-                    "asyncio",
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                    "--timeout-keep-alive",
-                    common_keep_alive,
-                ],
-            ),
-            Server(
-                "uvicorn h11 (uvloop)",
-                [
-                    py,
-                    "-m",
-                    "uvicorn",
-                    app,
-                    "--port",
-                    str(port),
-                    "--http",
-                    "h11",
-                    "--loop",
-                    "uvloop",
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                    "--timeout-keep-alive",
-                    common_keep_alive,
-                ],
-            ),
-        ]
+        for loop in ("asyncio", "uvloop"):
+            found.append(
+                Server(
+                    f"uvicorn h11 ({loop})",
+                    [py, "-m", "uvicorn", app, "--port", str(port), "--http", "h11",
+                     "--loop", loop, "--timeout-keep-alive", keep_alive, *quiet],
+                )
+            )  # fmt: skip
     if _importable("hypercorn"):
         found.append(
             Server(
                 "hypercorn (asyncio)",
-                [
-                    py,
-                    "-m",
-                    "hypercorn",
-                    app,
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--worker-class",
-                    "asyncio",
-                    "--workers",
-                    "1",
-                    "--keep-alive",
-                    common_keep_alive,
-                    "--log-level",
-                    "warning",
-                ],
+                [py, "-m", "hypercorn", app, "--bind", f"127.0.0.1:{port}",
+                 "--worker-class", "asyncio", "--workers", "1", "--keep-alive", keep_alive,
+                 "--log-level", "warning"],
             )
-        )
+        )  # fmt: skip
     return found
 
 
