@@ -100,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, AppImportError) as exc:
         print(f"asgi-core: error: {exc}", file=sys.stderr)
         return 2
-    from .asyncio import LifespanFailure, run
+    from .lifespan import LifespanFailure
+    from .run import run
 
     try:
         run(app, config)

@@ -1,0 +1,235 @@
+"""What every driver does around ``ServerConnection``, written once.
+
+A driver subclasses ``DriverConnection`` and supplies the I/O primitives (write, close, pause
+reading, re-arm the timer, make a waiter, start a task, run in a thread). Acting on the core's
+events, the application's ``receive``/``send``, and running one application call live here, so
+the asyncio, trio and anyio drivers cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from ..connection import ServerConnection
+from ..errors import ClientDisconnected
+from ..events import AppReceive, CloseConnection, SendAllowed, StreamStarted
+from .logs import log_access, log_app_error
+
+ASGIApp = Callable[..., Awaitable[None]]
+T = TypeVar("T")
+
+#: Bytes read from a file per ``http.response.pathsend`` chunk.
+FILE_CHUNK = 256 * 1024
+
+
+class Waiter(Protocol):
+    """An event a task can wait for once: asyncio.Event, trio.Event and anyio.Event all fit."""
+
+    def set(self) -> None: ...
+
+    async def wait(self) -> Any: ...
+
+
+class AppStream:
+    """One stream's ``receive`` and ``send``, as the application calls them."""
+
+    __slots__ = ("conn", "inbox", "receive_waiter", "scope", "send_waiter", "stream_id")
+
+    def __init__(self, conn: DriverConnection, stream_id: int, scope: dict[str, Any]) -> None:
+        self.conn = conn
+        self.stream_id = stream_id
+        self.scope = scope
+        self.inbox: deque[dict[str, Any]] = deque()
+        self.receive_waiter: Waiter | None = None
+        self.send_waiter: Waiter | None = None
+
+    async def receive(self) -> dict[str, Any]:
+        if not self.inbox:
+            conn = self.conn
+            conn.core.app_receive(self.stream_id, conn.now())
+            conn.pump()
+            while not self.inbox:
+                self.receive_waiter = waiter = conn.new_waiter()
+                try:
+                    await waiter.wait()
+                finally:
+                    self.receive_waiter = None
+        return self.inbox.popleft()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        conn = self.conn
+        try:
+            may_return = conn.core.app_send(self.stream_id, message, conn.now())
+        finally:
+            conn.pump()  # also when it raised: the core may have answered 500 already
+        if not may_return:
+            self.send_waiter = waiter = conn.new_waiter()
+            try:
+                await waiter.wait()
+            finally:
+                self.send_waiter = None
+        kind = message.get("type")
+        if kind == "http.response.start" and conn.access_log:
+            log_access(self.scope, message["status"])
+        elif kind == "http.response.pathsend":
+            await self._send_file(message["path"])
+        if conn.write_blocked:
+            await conn.drain()
+
+    async def _send_file(self, path: str) -> None:
+        """``http.response.pathsend``: the file's bytes go through the core as body."""
+        conn = self.conn
+        file = await conn.run_in_thread(open, path, "rb")
+        try:
+            while True:
+                chunk = await conn.run_in_thread(file.read, FILE_CHUNK)
+                await self.send(
+                    {"type": "http.response.body", "body": chunk, "more_body": bool(chunk)}
+                )
+                if not chunk:
+                    return
+        finally:
+            file.close()
+
+
+class DriverConnection:
+    """The loop around one ``ServerConnection``; subclasses provide the I/O primitives."""
+
+    core: ServerConnection
+    app: ASGIApp
+    access_log: bool
+
+    def init_driver(self, core: ServerConnection, app: ASGIApp, access_log: bool) -> None:
+        self.core = core
+        self.app = app
+        self.access_log = access_log
+        self.streams: dict[int, AppStream] = {}
+        self.transport_closed = False
+        self.read_paused = False
+        self.armed_deadline: float | None = None
+
+    # -- what a driver provides ---------------------------------------------------------------
+
+    def now(self) -> float:
+        """The driver's monotonic clock, in seconds."""
+        raise NotImplementedError
+
+    def new_waiter(self) -> Waiter:
+        raise NotImplementedError
+
+    def spawn_app(self, stream: AppStream) -> None:
+        """Start ``self.run_app(stream)`` as a task owned by this connection."""
+        raise NotImplementedError
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes for the socket (the one writer of this connection sends them)."""
+        raise NotImplementedError
+
+    def close_transport(self) -> None:
+        """Send what is queued, then close the socket."""
+        raise NotImplementedError
+
+    def set_reading_paused(self, paused: bool) -> None:
+        raise NotImplementedError
+
+    def rearm_timer(self, deadline: float | None) -> None:
+        """Call ``on_timer`` at ``deadline`` (on the ``now()`` clock) instead of before."""
+        raise NotImplementedError
+
+    @property
+    def write_blocked(self) -> bool:
+        """More is queued for the socket than the high-water mark: ``send()`` must wait."""
+        raise NotImplementedError
+
+    async def drain(self) -> None:
+        """Wait until the queue is below its high-water mark (or the connection is gone)."""
+        raise NotImplementedError
+
+    async def run_in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        raise NotImplementedError
+
+    # -- written once -------------------------------------------------------------------------
+
+    def pump(self) -> None:
+        """Act on everything the core asked for, in order; then write, pause, re-arm."""
+        core = self.core
+        close = False
+        while (event := core.next_event()) is not None:
+            kind = type(event)
+            if kind is AppReceive:
+                stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
+                if stream is not None:
+                    stream.inbox.append(event.message)  # type: ignore[union-attr]
+                    if stream.receive_waiter is not None:
+                        stream.receive_waiter.set()
+            elif kind is StreamStarted:
+                stream = AppStream(self, event.stream_id, event.scope)  # type: ignore[union-attr]
+                self.streams[stream.stream_id] = stream
+                self.spawn_app(stream)
+            elif kind is SendAllowed:
+                stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
+                if stream is not None and stream.send_waiter is not None:
+                    stream.send_waiter.set()
+            elif kind is CloseConnection:
+                close = True
+        if self.transport_closed:
+            return
+        data = core.data_to_send()
+        if data:
+            self.write(data)
+        if close:
+            self.transport_closed = True
+            self.close_transport()
+            self.rearm_timer(None)
+            return
+        if core.reading_paused is not self.read_paused:
+            self.read_paused = not self.read_paused
+            self.set_reading_paused(self.read_paused)
+        deadline = core.next_deadline
+        if deadline != self.armed_deadline:
+            self.armed_deadline = deadline
+            self.rearm_timer(deadline)
+
+    def on_timer(self) -> None:
+        """The timer fired: let the core act on whatever is due."""
+        deadline = self.armed_deadline
+        self.armed_deadline = None
+        # A loop may fire a hair early (its clock resolution); the core must see it as due.
+        now = self.now()
+        self.core.handle_timeout(now if deadline is None else max(now, deadline))
+        self.pump()
+
+    def connection_lost(self) -> None:
+        """The socket is gone: the core disconnects every stream; waiting sends return."""
+        self.transport_closed = True
+        self.core.connection_lost(self.now())
+        self.pump()
+        self.rearm_timer(None)
+        for stream in self.streams.values():
+            if stream.send_waiter is not None:
+                stream.send_waiter.set()
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: no new requests; close once in-flight responses are done."""
+        self.core.start_shutdown(self.now())
+        self.pump()
+
+    async def run_app(self, stream: AppStream) -> None:
+        """One application call; whatever way it ends, the core hears of it."""
+        error: BaseException | None = None
+        try:
+            await self.app(stream.scope, stream.receive, stream.send)
+        except ClientDisconnected:
+            pass  # the spec's OSError for a gone client: not the app's fault, not logged
+        except Exception as exc:  # the app's own failure: logged, answered, contained
+            error = exc
+            log_app_error(stream.scope, exc)
+        except BaseException as exc:  # cancellation: the driver's own business
+            error = exc
+            raise
+        finally:
+            del self.streams[stream.stream_id]
+            self.core.app_finished(stream.stream_id, error, self.now())
+            self.pump()

@@ -1,0 +1,58 @@
+"""Running a server as a program, for every backend: readiness, signals, picking the driver."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+from .config import ServerConfig
+from .driver import ASGIApp
+from .logs import logger
+from .sockets import raise_open_file_limit, socket_address
+
+Address = tuple[str, int]
+OnReady = Callable[[list[Address]], object]
+
+SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def report_ready(on_ready: OnReady | None, socknames: list[Any]) -> list[Address]:
+    """Log where the server listens (tests and scripts read this line) and tell ``on_ready``."""
+    addresses = [a for a in map(socket_address, socknames) if a is not None]
+    for host, port in addresses:
+        shown = f"[{host}]" if ":" in host else host
+        logger.info("Serving on http://%s:%d (pid %d)", shown, port, os.getpid())
+    if on_ready is not None:
+        on_ready(addresses)
+    return addresses
+
+
+class ShutdownSignals:
+    """The first SIGINT/SIGTERM shuts down gracefully; the next one stops at once.
+
+    Both are done by cancelling the serving task: ``serve()`` turns its first cancellation
+    into a graceful shutdown, and a second one cuts the graceful wait short.
+    """
+
+    def __init__(self, cancel_serving: Callable[[], object]) -> None:
+        self.cancel_serving = cancel_serving
+        self.received = False
+
+    def __call__(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        if self.received:
+            logger.warning("%s received again: closing every connection now", name)
+        else:
+            logger.info("%s received: shutting down gracefully", name)
+        self.received = True
+        self.cancel_serving()
+
+
+def run(app: ASGIApp, config: ServerConfig) -> None:
+    """Serve with the configured backend until SIGINT or SIGTERM (the CLI's entry point)."""
+    raise_open_file_limit()
+    backend: Any = import_module(f"{__package__}.{config.backend}")
+    backend.run(app, config)
