@@ -12,12 +12,13 @@ from typing import Literal
 from ..config import Config
 from ..errors import ConfigError
 
-Backend = Literal["asyncio"]
-Loop = Literal["auto", "asyncio", "uvloop"]
+Backend = Literal["asyncio", "trio", "anyio"]
+Loop = Literal["auto", "asyncio", "uvloop", "trio"]
 LifespanMode = Literal["auto", "on", "off"]
 
-BACKENDS: tuple[str, ...] = ("asyncio",)
-LOOPS: tuple[str, ...] = ("auto", "asyncio", "uvloop")
+BACKENDS: tuple[str, ...] = ("asyncio", "trio", "anyio")
+#: Event loops: asyncio's own, uvloop ("auto" takes it when installed), or trio (anyio only).
+LOOPS: tuple[str, ...] = ("auto", "asyncio", "uvloop", "trio")
 LIFESPAN_MODES: tuple[str, ...] = ("auto", "on", "off")
 
 
@@ -41,6 +42,10 @@ class ServerConfig:
             raise ConfigError(f"backend must be one of {BACKENDS}, not {self.backend!r}")
         if self.loop not in LOOPS:
             raise ConfigError(f"loop must be one of {LOOPS}, not {self.loop!r}")
+        if self.loop == "trio" and self.backend != "anyio":
+            raise ConfigError("loop 'trio' is for the anyio backend; use backend 'trio' instead")
+        if self.backend == "trio" and self.loop in ("asyncio", "uvloop"):
+            raise ConfigError(f"the trio backend runs on trio, not on {self.loop!r}")
         if self.lifespan not in LIFESPAN_MODES:
             raise ConfigError(f"lifespan must be one of {LIFESPAN_MODES}, not {self.lifespan!r}")
         if type(self.port) is not int or not 0 <= self.port <= 65535:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
+
+import anyio
 
 Scope = dict[str, Any]
 
@@ -75,7 +76,7 @@ async def slow(scope: Scope, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     seconds = float(scope["query_string"].decode().partition("=")[2] or 1)
-    await asyncio.sleep(seconds)
+    await anyio.sleep(seconds)  # apps run on every backend: asyncio and trio alike
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"finally"})
 

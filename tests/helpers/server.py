@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,16 @@ from asgi_core import Config
 TESTS_DIR = Path(__file__).resolve().parent.parent
 
 #: Every driver a behaviour test runs on (issue: "a backend can't quietly lag behind").
-BACKENDS = ["asyncio", "asyncio+uvloop"]
+BACKENDS = ["asyncio", "asyncio+uvloop", "trio", "anyio+asyncio", "anyio+trio"]
+
+#: The same backends, as the asgi-core command picks them.
+CLI_BACKENDS = {
+    "asyncio": ["--backend", "asyncio", "--loop", "asyncio"],
+    "asyncio+uvloop": ["--backend", "asyncio", "--loop", "uvloop"],
+    "trio": ["--backend", "trio"],
+    "anyio+asyncio": ["--backend", "anyio", "--loop", "asyncio"],
+    "anyio+trio": ["--backend", "anyio", "--loop", "trio"],
+}
 
 
 class ServerThread:
@@ -33,14 +43,14 @@ class ServerThread:
         server_options = {k: v for k, v in options.items() if k not in protocol_fields}
         server_options.setdefault("port", 0)
         server_options.setdefault("access_log", False)
+        server_options.setdefault("backend", backend.partition("+")[0])
         self.backend = backend
         self.config = ServerConfig(protocol=protocol, **server_options)
         self.app = app
         self._ready = threading.Event()
         self._addresses: list[tuple[str, int]] = []
         self._error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._stop: Callable[[], object] | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> ServerThread:
@@ -55,8 +65,9 @@ class ServerThread:
         self.stop()
 
     def stop(self) -> None:
-        if self._loop is not None and self._task is not None and not self._task.done():
-            self._loop.call_soon_threadsafe(self._task.cancel)
+        if self._stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                self._stop()
         self._thread.join(30)
         assert not self._thread.is_alive(), "the server did not shut down"
 
@@ -73,31 +84,67 @@ class ServerThread:
         return f"http://{self.host}:{self.port}"
 
     def _run(self) -> None:
+        try:
+            if self.backend.startswith("asyncio"):
+                self._run_asyncio()
+            elif self.backend == "trio":
+                import trio
+
+                trio.run(self._main_trio)
+            else:
+                import anyio
+
+                anyio.run(self._main_anyio, backend=self.backend.partition("+")[2])
+        except BaseException as exc:  # reported to the test through __enter__
+            self._error = exc
+            self._ready.set()
+
+    def _ready_with(self, addresses: list[tuple[str, int]]) -> None:
+        self._addresses = addresses
+        self._ready.set()
+
+    def _run_asyncio(self) -> None:
+        from asgi_core.backends.asyncio import serve
+
         if self.backend == "asyncio+uvloop":
             import uvloop
 
             loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
         else:
             loop = asyncio.new_event_loop()
-        self._loop = loop
+
+        async def main() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._stop = lambda: loop.call_soon_threadsafe(task.cancel)
+            with contextlib.suppress(asyncio.CancelledError):
+                await serve(self.app, self.config, on_ready=self._ready_with)
+
         try:
-            loop.run_until_complete(self._main())
-        except BaseException as exc:  # reported to the test through __enter__
-            self._error = exc
-            self._ready.set()
+            loop.run_until_complete(main())
         finally:
             loop.close()
 
-    async def _main(self) -> None:
-        from asgi_core.backends.asyncio import serve
+    async def _main_trio(self) -> None:
+        import trio
+        from asgi_core.backends.trio import serve
 
-        def ready(addresses: list[tuple[str, int]]) -> None:
-            self._addresses = addresses
-            self._ready.set()
+        token = trio.lowlevel.current_trio_token()
+        async with trio.open_nursery() as nursery:
+            self._stop = lambda: token.run_sync_soon(nursery.cancel_scope.cancel)
+            self._ready_with(await nursery.start(serve, self.app, self.config))
 
-        self._task = asyncio.current_task()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serve(self.app, self.config, on_ready=ready)
+    async def _main_anyio(self) -> None:
+        import anyio
+        import anyio.from_thread
+        import anyio.lowlevel
+        from asgi_core.backends.anyio import serve
+
+        token = anyio.lowlevel.current_token()
+        async with anyio.create_task_group() as group:
+            scope = group.cancel_scope
+            self._stop = lambda: anyio.from_thread.run_sync(scope.cancel, token=token)
+            self._ready_with(await group.start(serve, self.app, self.config))
 
 
 class ServerProcess:

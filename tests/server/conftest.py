@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from helpers.server import BACKENDS, ServerThread
+from helpers.server import BACKENDS, CLI_BACKENDS, ServerThread
 
 
 @pytest.fixture(params=BACKENDS)
@@ -31,3 +31,9 @@ def serve(backend: str) -> Iterator[Callable[..., ServerThread]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(params=list(CLI_BACKENDS))
+def cli_backend(request: pytest.FixtureRequest) -> list[str]:
+    """The command-line flags that pick one backend (for tests of the asgi-core command)."""
+    return CLI_BACKENDS[request.param]

@@ -1,7 +1,7 @@
 """The ``asgi-core`` command in a real subprocess: demo app, errors, lifespan, signals.
 
-These run the CLI (asyncio backend, the CLI's only driver so far) rather than every backend:
-what they test is the process around the driver.
+Whatever involves a running server runs once per backend (``cli_backend``); the checks of the
+command line itself (import errors, --help) need no backend.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_demo_app_is_served_with_no_app_argument() -> None:
-    with ServerProcess("--port", "0") as server:
+def test_demo_app_is_served_with_no_app_argument(cli_backend: list[str]) -> None:
+    with ServerProcess(*cli_backend, "--port", "0") as server:
         url = f"http://{server.host}:{server.port}"
         page = httpx.get(url + "/")
         assert page.status_code == 200 and "asgi-core is serving" in page.text
@@ -66,28 +66,36 @@ def test_an_app_that_does_not_import_gives_one_clear_line(app: str, message: str
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_startup_failure_exits_non_zero_with_the_app_message() -> None:
-    server = ServerProcess("helpers.apps:startup_fails", "--port", "0").start(wait_ready=False)
+def test_startup_failure_exits_non_zero_with_the_app_message(cli_backend: list[str]) -> None:
+    server = ServerProcess(*cli_backend, "helpers.apps:startup_fails", "--port", "0").start(
+        wait_ready=False
+    )
     assert server.wait() == 3
     time.sleep(0.1)
     assert "database is unreachable" in server.output()
 
 
-def test_lifespan_on_with_an_app_that_has_none_fails_startup() -> None:
-    server = ServerProcess("helpers.apps:hello", "--port", "0", "--lifespan", "on")
+def test_lifespan_on_with_an_app_that_has_none_fails_startup(cli_backend: list[str]) -> None:
+    server = ServerProcess(*cli_backend, "helpers.apps:hello", "--port", "0", "--lifespan", "on")
     assert server.start(wait_ready=False).wait() == 3
     time.sleep(0.1)
     assert "does not support lifespan" in server.output()
 
 
-def test_lifespan_auto_serves_an_app_without_lifespan() -> None:
-    with ServerProcess("helpers.apps:hello", "--port", "0", "--lifespan", "auto") as server:
+def test_lifespan_auto_serves_an_app_without_lifespan(cli_backend: list[str]) -> None:
+    with ServerProcess(
+        *cli_backend, "helpers.apps:hello", "--port", "0", "--lifespan", "auto"
+    ) as server:
         assert httpx.get(f"http://{server.host}:{server.port}").status_code == 200
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_signal_lets_the_in_flight_request_finish_then_exits_0(signum: int) -> None:
-    with ServerProcess("helpers.apps:slow", "--port", "0", "--graceful-timeout", "10") as server:
+def test_signal_lets_the_in_flight_request_finish_then_exits_0(
+    signum: int, cli_backend: list[str]
+) -> None:
+    with ServerProcess(
+        *cli_backend, "helpers.apps:slow", "--port", "0", "--graceful-timeout", "10"
+    ) as server:
         url = f"http://{server.host}:{server.port}/?seconds=1.5"
         result: list[httpx.Response] = []
         client = threading.Thread(target=lambda: result.append(httpx.get(url, timeout=20)))
@@ -102,8 +110,10 @@ def test_signal_lets_the_in_flight_request_finish_then_exits_0(signum: int) -> N
         assert server.wait() == 0
 
 
-def test_graceful_timeout_bounds_the_wait_for_in_flight_requests() -> None:
-    with ServerProcess("helpers.apps:slow", "--port", "0", "--graceful-timeout", "0.5") as server:
+def test_graceful_timeout_bounds_the_wait_for_in_flight_requests(cli_backend: list[str]) -> None:
+    with ServerProcess(
+        *cli_backend, "helpers.apps:slow", "--port", "0", "--graceful-timeout", "0.5"
+    ) as server:
         sock = socket.create_connection((server.host, server.port))
         sock.sendall(b"GET /?seconds=60 HTTP/1.1\r\nHost: h\r\n\r\n")
         time.sleep(0.3)
@@ -116,8 +126,8 @@ def test_graceful_timeout_bounds_the_wait_for_in_flight_requests() -> None:
         sock.close()
 
 
-def test_lifespan_shutdown_runs_on_sigterm() -> None:
-    with ServerProcess("helpers.apps:lifespan_state", "--port", "0") as server:
+def test_lifespan_shutdown_runs_on_sigterm(cli_backend: list[str]) -> None:
+    with ServerProcess(*cli_backend, "helpers.apps:lifespan_state", "--port", "0") as server:
         assert httpx.get(f"http://{server.host}:{server.port}").text == "from lifespan"
         server.signal(signal.SIGTERM)
         assert server.wait() == 0
@@ -125,8 +135,12 @@ def test_lifespan_shutdown_runs_on_sigterm() -> None:
         assert "lifespan shutdown complete" in server.output()
 
 
-def test_a_second_signal_stops_without_waiting_for_the_graceful_timeout() -> None:
-    with ServerProcess("helpers.apps:slow", "--port", "0", "--graceful-timeout", "60") as server:
+def test_a_second_signal_stops_without_waiting_for_the_graceful_timeout(
+    cli_backend: list[str],
+) -> None:
+    with ServerProcess(
+        *cli_backend, "helpers.apps:slow", "--port", "0", "--graceful-timeout", "60"
+    ) as server:
         sock = socket.create_connection((server.host, server.port))
         sock.sendall(b"GET /?seconds=60 HTTP/1.1\r\nHost: h\r\n\r\n")
         time.sleep(0.3)
@@ -140,13 +154,23 @@ def test_a_second_signal_stops_without_waiting_for_the_graceful_timeout() -> Non
         assert "closing every connection now" in server.output()
 
 
-def test_port_in_use_exits_1_after_running_lifespan_shutdown() -> None:
+def test_port_in_use_exits_1_after_running_lifespan_shutdown(cli_backend: list[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        server = ServerProcess("helpers.apps:lifespan_state", "--port", port)
+        server = ServerProcess(*cli_backend, "helpers.apps:lifespan_state", "--port", port)
         assert server.start(wait_ready=False).wait() == 1
         time.sleep(0.1)
         assert "cannot serve on 127.0.0.1" in server.output()
         assert "lifespan shutdown complete" in server.output()
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--backend", "trio", "--loop", "uvloop"], ["--backend", "asyncio", "--loop", "trio"]],
+)
+def test_a_backend_and_loop_that_do_not_fit_are_refused(flags: list[str]) -> None:
+    result = run_cli("helpers.apps:hello", "--app-dir", str(TESTS_DIR), *flags)
+    assert result.returncode == 2
+    assert "loop" in result.stderr and "Traceback" not in result.stderr

@@ -1,72 +1,124 @@
-"""serve() embedded in a program's own event loop: ready with its addresses, then a clean exit
-on cancellation that lets in-flight requests finish first."""
+"""serve() embedded in a program's own event loop, on every backend: ready with its addresses,
+then a clean exit on cancellation that lets in-flight requests finish first and leaves no task
+behind."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import httpx
-import pytest
 from asgi_core.backends import ServerConfig
-from asgi_core.backends.asyncio import serve
 from helpers import apps
 
+Stop = Callable[[], Awaitable[None]]
 
-def run(main: Any, backend: str) -> Any:
-    if backend == "asyncio+uvloop":
-        import uvloop
 
-        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+async def start_server(
+    backend: str, app: Any, config: ServerConfig, group: Any
+) -> tuple[tuple[str, int], Stop]:
+    """Start ``serve`` of ``backend`` the way its users embed it; return address and a stop."""
+    family = backend.partition("+")[0]
+    if family == "asyncio":
+        from asgi_core.backends.asyncio import serve as serve_asyncio
+
+        ready: asyncio.Future[list[tuple[str, int]]] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(serve_asyncio(app, config, on_ready=ready.set_result))
+
+        async def stop_task() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            assert task.cancelled()
+
+        return (await ready)[0], stop_task
+    if family == "trio":
+        from asgi_core.backends.trio import serve
     else:
-        loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(main())
-    finally:
-        loop.close()
+        from asgi_core.backends.anyio import serve  # type: ignore[assignment]
+    scope = anyio.CancelScope()
+    finished = anyio.Event()
+
+    async def run(*, task_status: Any) -> None:
+        with scope:
+            await serve(app, config, task_status=task_status)
+        finished.set()
+
+    addresses = await group.start(run)
+
+    async def stop_scope() -> None:
+        scope.cancel()
+        await finished.wait()
+
+    return addresses[0], stop_scope
+
+
+def run_on(backend: str, main: Callable[[Any], Awaitable[Any]]) -> Any:
+    family, _, loop = backend.partition("+")
+    runtime = "trio" if "trio" in (family, loop) else "asyncio"
+    options = {"use_uvloop": True} if loop == "uvloop" else {}
+
+    async def wrapper() -> Any:
+        async with anyio.create_task_group() as group:
+            return await main(group)
+
+    return anyio.run(wrapper, backend=runtime, backend_options=options)
 
 
 def test_cancelled_serve_finishes_in_flight_requests_then_returns(backend: str) -> None:
-    async def main() -> tuple[int, str, bool]:
-        ready: asyncio.Future[list[tuple[str, int]]] = asyncio.get_running_loop().create_future()
-        config = ServerConfig(port=0, lifespan="off", access_log=False, graceful_timeout=10)
-        server = asyncio.create_task(serve(apps.slow, config, on_ready=ready.set_result))
-        (host, port), *_ = await ready
-        async with httpx.AsyncClient() as client:
-            request = asyncio.create_task(client.get(f"http://{host}:{port}/?seconds=0.5"))
-            await asyncio.sleep(0.2)
-            server.cancel()
-            response = await request
-        with pytest.raises(asyncio.CancelledError):
-            await server
+    config = ServerConfig(
+        port=0,
+        lifespan="off",
+        access_log=False,
+        graceful_timeout=10,
+        backend=backend.partition("+")[0],  # type: ignore[arg-type]
+    )
+
+    async def main(group: Any) -> tuple[int, str, bool]:
+        (host, port), stop = await start_server(backend, apps.slow, config, group)
+        result: list[httpx.Response] = []
+        async with httpx.AsyncClient() as client, anyio.create_task_group() as requests:
+
+            async def get() -> None:
+                result.append(await client.get(f"http://{host}:{port}/?seconds=0.5"))
+
+            requests.start_soon(get)
+            await anyio.sleep(0.2)
+            await stop()
         try:
             socket.create_connection((host, port), timeout=1).close()
-            still_listening = True
+            listening = True
         except OSError:
-            still_listening = False
-        return response.status_code, response.text, still_listening
+            listening = False
+        return result[0].status_code, result[0].text, listening
 
-    assert run(main, backend) == (200, "finally", False)
+    assert run_on(backend, main) == (200, "finally", False)
 
 
 def test_serve_leaves_no_task_behind(backend: str) -> None:
-    async def main() -> set[asyncio.Task[Any]]:
-        ready: asyncio.Future[list[tuple[str, int]]] = asyncio.get_running_loop().create_future()
-        config = ServerConfig(port=0, lifespan="auto", access_log=False, graceful_timeout=0.2)
-        server = asyncio.create_task(serve(apps.lifespan_state, config, on_ready=ready.set_result))
-        (host, port), *_ = await ready
-        # One request finished, one connection left idle, one request that never finishes.
+    config = ServerConfig(
+        port=0,
+        lifespan="auto",
+        access_log=False,
+        graceful_timeout=0.2,
+        backend=backend.partition("+")[0],  # type: ignore[arg-type]
+    )
+
+    async def main(group: Any) -> list[str]:
+        before = {task.id for task in anyio.get_running_tasks()}
+        (host, port), stop = await start_server(backend, apps.lifespan_state, config, group)
+        # One request finished, one connection left mid-head, one idle keep-alive client.
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"http://{host}:{port}/")).status_code == 200
-        _reader, writer = await asyncio.open_connection(host, port)
-        writer.write(b"GET / HTTP/1.1\r\nHost: h\r\n")
-        await writer.drain()
-        await asyncio.sleep(0.1)
-        server.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await server
-        writer.close()
-        return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
+            stream = await anyio.connect_tcp(host, port)
+            await stream.send(b"GET / HTTP/1.1\r\nHost: h\r\n")
+            await anyio.sleep(0.1)
+            await stop()
+        await stream.aclose()
+        return [t.name for t in anyio.get_running_tasks() if t.id not in before]
 
-    assert run(main, backend) == set()
+    assert run_on(backend, main) == []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from helpers import apps
@@ -188,7 +188,7 @@ def test_app_that_does_not_read_the_upload_stops_the_server_reading(serve: Any) 
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
         while not release.is_set():
-            await asyncio.sleep(0.05)
+            await anyio.sleep(0.05)
         await apps.read_then_echo(scope, receive, send)
 
     server = serve(app, max_buffered_body_size=64 * 1024)
@@ -229,3 +229,26 @@ def test_app_blocked_on_a_client_that_does_not_read(serve: Any) -> None:
         time.sleep(0.5)
         assert len(sent_chunks) == stalled_at, "send() kept returning for an unread response"
         assert stalled_at * 65536 < 64 * 1024 * 1024
+
+
+def test_client_dropping_mid_response_stops_the_streaming_app(serve: Any) -> None:
+    outcome: list[BaseException] = []
+    done = threading.Event()
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            for _ in range(100_000):
+                await send({"type": "http.response.body", "body": b"x" * 1024, "more_body": True})
+                await anyio.sleep(0.001)
+        except OSError as exc:
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    server = serve(app)
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+    assert done.wait(10), "the app kept streaming to a client that left"
+    assert outcome and isinstance(outcome[0], OSError)

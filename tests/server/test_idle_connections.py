@@ -32,11 +32,12 @@ def is_open(sock: socket.socket) -> bool:
         return False
 
 
-def test_ten_thousand_idle_connections(tmp_path: object) -> None:
+def test_ten_thousand_idle_connections(cli_backend: list[str]) -> None:
     if _open_files_limit() < IDLE + 200:
         pytest.skip(f"needs {IDLE + 200} open files; this machine allows fewer")
     keep_alive = 8.0
     with ServerProcess(
+        *cli_backend,
         "helpers.apps:hello",
         "--port",
         "0",

@@ -1,0 +1,402 @@
+"""The driver for structured-concurrency runtimes (trio, and anyio on asyncio or trio).
+
+Each connection is a task that owns a task group: one reader, one writer (the only place bytes
+leave, so two app tasks can never write at once), one timer, and the connection's app tasks.
+Everything here is written against ``Runtime``, the few primitives trio and anyio name
+differently; ``trio.py`` and ``anyio.py`` each supply one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from ..connection import ServerConnection
+from ..httpdate import DateHeader
+from .config import ServerConfig
+from .driver import AppStream, ASGIApp, DriverConnection, Waiter
+from .lifespan import LifespanRunner
+from .logs import logger
+from .run import SHUTDOWN_SIGNALS, OnReady, ShutdownSignals, report_ready
+from .sockets import bind_socket, socket_address
+
+T = TypeVar("T")
+
+READ_SIZE = 64 * 1024
+#: Bytes queued for a socket before an app's ``send()`` waits for the writer.
+WRITE_HIGH_WATER = 64 * 1024
+
+
+class TaskGroup(Protocol):
+    cancel_scope: Any
+
+    def start_soon(self, function: Callable[..., Any], *args: Any) -> None: ...
+
+    async def start(self, function: Callable[..., Any], *args: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the structured driver needs from trio or anyio."""
+
+    name: str
+    task_group: Callable[[], AbstractAsyncContextManager[TaskGroup]]
+    cancel_scope: Callable[..., Any]  # CancelScope(deadline=..., shield=...)
+    event: Callable[[], Any]
+    current_time: Callable[[], float]
+    sleep_forever: Callable[[], Any]
+    sleep: Callable[[float], Any]
+    run_sync: Callable[..., Any]  # to_thread.run_sync
+    listener: Callable[[Any], Any]  # async: a listener over a bound, listening stdlib socket
+    accept: Callable[[Any], Any]  # async: the next stream; raises `closed` once closed
+    receive: Callable[[Any, int], Any]  # async: bytes, b"" at EOF or when the peer is gone
+    send: Callable[[Any, bytes], Any]  # async: True, or False when the peer is gone
+    addresses: Callable[[Any], tuple[Any, Any]]  # (peer, local) socket addresses
+    closed: tuple[type[BaseException], ...]  # what accept() raises once the listener is closed
+    open_signal_receiver: Callable[..., Any]
+
+
+class StructuredServer:
+    """What every connection of one server shares."""
+
+    def __init__(
+        self, runtime: Runtime, app: ASGIApp, config: ServerConfig, state: dict[str, Any]
+    ) -> None:
+        self.runtime = runtime
+        self.app = app
+        self.config = config
+        self.state = state
+        self.date = DateHeader(time.time())
+        self.connections: set[StructuredConnection] = set()
+        self.all_closed = runtime.event()
+        self.all_closed.set()
+
+    def opened(self, connection: StructuredConnection) -> None:
+        self.connections.add(connection)
+        if self.all_closed.is_set():
+            self.all_closed = self.runtime.event()
+
+    def closed(self, connection: StructuredConnection) -> None:
+        self.connections.discard(connection)
+        if not self.connections:
+            self.all_closed.set()
+
+
+class StructuredConnection(DriverConnection):
+    """One TCP connection as a task with its reader, writer, timer and app tasks."""
+
+    def __init__(self, server: StructuredServer, stream: Any) -> None:
+        self.server = server
+        self.runtime = runtime = server.runtime
+        self.stream = stream
+        self._out = bytearray()
+        self._in_flight = 0
+        self._writer_wakeup = runtime.event()
+        self._drained = runtime.event()
+        self._resume_reading = runtime.event()
+        self._timer_wakeup = runtime.event()
+        self._read_scope = runtime.cancel_scope()
+        self._apps: TaskGroup | None = None
+
+    async def run(self) -> None:
+        runtime = self.runtime
+        server = self.server
+        peer, local = runtime.addresses(self.stream)
+        core = ServerConnection(
+            server.config.protocol,
+            client=socket_address(peer),
+            server=socket_address(local),
+            scheme="http",
+            state=server.state,
+            date=server.date,
+            now=runtime.current_time(),
+        )
+        self.init_driver(core, server.app, server.config.access_log)
+        server.opened(self)
+        try:
+            async with runtime.task_group() as apps:
+                self._apps = apps
+                async with runtime.task_group() as io:
+                    io.start_soon(self._timer_loop)
+                    self.pump()
+                    io.start_soon(self._read_loop)
+                    await self._write_loop()  # returns once the socket is to be closed
+                    io.cancel_scope.cancel()
+                await self._close_stream()
+                server.closed(self)
+                # The app tasks outlive the socket: they see http.disconnect and finish.
+        finally:
+            server.closed(self)
+            with runtime.cancel_scope(shield=True):
+                await self._close_stream()
+
+    async def _close_stream(self) -> None:
+        try:
+            await self.stream.aclose()
+        except Exception:  # already closed or broken: nothing left to release
+            logger.debug("closing a connection's socket failed", exc_info=True)
+
+    # -- the three I/O tasks ------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        runtime = self.runtime
+        with self._read_scope:
+            while not self.transport_closed:
+                if self.read_paused:
+                    self._resume_reading = runtime.event()
+                    await self._resume_reading.wait()
+                    continue
+                data = await runtime.receive(self.stream, READ_SIZE)
+                if self.transport_closed:
+                    return
+                self.core.receive_data(data, runtime.current_time())
+                self.pump()
+                if not data:
+                    return
+
+    async def _write_loop(self) -> None:
+        """The one place this connection's bytes leave; ends when the socket is to close."""
+        runtime = self.runtime
+        while True:
+            if not self._out:
+                if self.transport_closed:
+                    return
+                self._writer_wakeup = runtime.event()
+                await self._writer_wakeup.wait()
+                continue
+            data = bytes(self._out)
+            self._out.clear()
+            self._in_flight = len(data)
+            delivered = await runtime.send(self.stream, data)
+            self._in_flight = 0
+            if not delivered:
+                self.connection_lost()
+                return
+            if not self.write_blocked:
+                self._drained.set()
+
+    async def _timer_loop(self) -> None:
+        runtime = self.runtime
+        while not self.transport_closed:
+            deadline = self.armed_deadline
+            self._timer_wakeup = wakeup = runtime.event()
+            if deadline is None:
+                await wakeup.wait()
+                continue
+            with runtime.cancel_scope(deadline=deadline):
+                await wakeup.wait()
+            if not wakeup.is_set():
+                self.on_timer()
+
+    # -- DriverConnection primitives ----------------------------------------------------------
+
+    def now(self) -> float:
+        return self.runtime.current_time()
+
+    def new_waiter(self) -> Waiter:
+        event: Waiter = self.runtime.event()
+        return event
+
+    def spawn_app(self, stream: AppStream) -> None:
+        assert self._apps is not None
+        self._apps.start_soon(self.run_app, stream)
+
+    def write(self, data: bytes) -> None:
+        self._out += data
+        self._writer_wakeup.set()
+
+    def close_transport(self) -> None:
+        self._read_scope.cancel()
+        self._drained.set()  # a send() waiting to drain returns; its next one raises
+        self._writer_wakeup.set()  # the writer flushes what is queued, then returns
+
+    def set_reading_paused(self, paused: bool) -> None:
+        if not paused:
+            self._resume_reading.set()
+
+    def rearm_timer(self, deadline: float | None) -> None:
+        self._timer_wakeup.set()
+
+    @property
+    def write_blocked(self) -> bool:
+        return len(self._out) + self._in_flight > WRITE_HIGH_WATER
+
+    async def drain(self) -> None:
+        while self.write_blocked and not self.transport_closed:
+            self._drained = self.runtime.event()
+            await self._drained.wait()
+
+    async def run_in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        result: T = await self.runtime.run_sync(function, *args)
+        return result
+
+    def connection_lost(self) -> None:
+        if self.transport_closed and self.core.closed:
+            return
+        super().connection_lost()
+        self._read_scope.cancel()
+        self._drained.set()
+        self._writer_wakeup.set()
+        self._timer_wakeup.set()
+
+
+async def serve_structured(
+    runtime: Runtime,
+    app: ASGIApp,
+    config: ServerConfig,
+    *,
+    on_ready: OnReady | None,
+    task_status: Any,
+    stop_now: Any = None,
+) -> None:
+    """Serve until cancelled, then shut down gracefully (see the backends' ``serve``)."""
+    lifespan = LifespanRunner(app, config.lifespan, runtime.event)
+    failure: Exception | None = None
+    # The lifespan call must outlive the cancellation that starts a shutdown: it still has
+    # to receive lifespan.shutdown.
+    lifespan_shield = runtime.cancel_scope(shield=True)
+
+    async def run_lifespan() -> None:
+        with lifespan_shield:
+            await lifespan.run_app()
+
+    async with runtime.task_group() as lifespan_group:
+        if lifespan.enabled:
+            lifespan_group.start_soon(run_lifespan)
+        try:
+            await lifespan.startup()
+            await _serve_started(
+                runtime, app, config, lifespan.state, on_ready, task_status, stop_now
+            )
+        except Exception as exc:
+            # Raised after the task group, so callers see it plain (not in an ExceptionGroup).
+            failure = exc
+        finally:
+            with runtime.cancel_scope(shield=True):
+                await lifespan.shutdown()
+            lifespan_shield.cancel()
+    if failure is not None:
+        raise failure
+
+
+async def _serve_started(
+    runtime: Runtime,
+    app: ASGIApp,
+    config: ServerConfig,
+    state: dict[str, Any],
+    on_ready: OnReady | None,
+    task_status: Any,
+    stop_now: Any,
+) -> None:
+    server = StructuredServer(runtime, app, config, state)
+    sock = bind_socket(config.host, config.port, config.backlog)
+    listener = await runtime.listener(sock)
+    # Connections live under a shield: cancelling serve() starts a graceful shutdown, and
+    # only once that is over (or timed out) are they cancelled.
+    shield = runtime.cancel_scope(shield=True)
+
+    async def connections(*, task_status: Any) -> None:
+        with shield:
+            async with runtime.task_group() as group:
+                task_status.started(group)
+                await runtime.sleep_forever()
+
+    async with runtime.task_group() as outer:
+        group = await outer.start(connections)
+        outer.start_soon(_accept_loop, runtime, listener, server, group)
+        outer.start_soon(_tick_date, runtime, server)
+        task_status.started(report_ready(on_ready, [sock.getsockname()]))
+        try:
+            await runtime.sleep_forever()
+        finally:
+            with runtime.cancel_scope(shield=True):
+                await listener.aclose()
+                for connection in list(server.connections):
+                    connection.shutdown()
+                with runtime.cancel_scope(
+                    deadline=runtime.current_time() + config.graceful_timeout
+                ):
+                    await _first_of(runtime, server.all_closed, stop_now)
+            shield.cancel()
+            outer.cancel_scope.cancel()
+
+
+async def _first_of(runtime: Runtime, *events: Any) -> None:
+    """Wait until any of ``events`` (None entries ignored) is set."""
+    async with runtime.task_group() as group:
+
+        async def wait(event: Any) -> None:
+            await event.wait()
+            group.cancel_scope.cancel()
+
+        for event in events:
+            if event is not None:
+                group.start_soon(wait, event)
+
+
+async def _accept_loop(
+    runtime: Runtime, listener: Any, server: StructuredServer, group: TaskGroup
+) -> None:
+    while True:
+        try:
+            stream = await runtime.accept(listener)
+        except runtime.closed:
+            return
+        except OSError as exc:  # e.g. out of file descriptors: wait, do not spin
+            logger.error("accepting a connection failed: %s", exc)
+            await runtime.sleep(0.1)
+            continue
+        group.start_soon(_run_connection, server, stream)
+
+
+async def _run_connection(server: StructuredServer, stream: Any) -> None:
+    """One connection's task; a bug in it must not take the other connections down."""
+    try:
+        await StructuredConnection(server, stream).run()
+    except Exception:
+        logger.exception("a connection failed")
+
+
+async def _tick_date(runtime: Runtime, server: StructuredServer) -> None:
+    while True:
+        server.date.update(time.time())
+        await runtime.sleep(1.0)
+
+
+async def serve_until_signal(runtime: Runtime, app: ASGIApp, config: ServerConfig) -> None:
+    """The CLI's server: the first SIGINT/SIGTERM shuts down gracefully, a second at once."""
+    stop_now = runtime.event()
+    serving = runtime.cancel_scope()
+    failure: Exception | None = None
+    signals = ShutdownSignals(lambda: stop_now.set() if serving.cancel_called else serving.cancel())
+
+    async def watch_signals() -> None:
+        with runtime.open_signal_receiver(*SHUTDOWN_SIGNALS) as received:
+            async for signum in received:
+                signals(signum)
+
+    async with runtime.task_group() as group:
+        group.start_soon(watch_signals)
+        try:
+            with serving:
+                await serve_structured(
+                    runtime,
+                    app,
+                    config,
+                    on_ready=None,
+                    task_status=_IgnoreStatus(),
+                    stop_now=stop_now,
+                )
+        except Exception as exc:  # raised after the group, plain (LifespanFailure, OSError)
+            failure = exc
+        group.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+
+
+class _IgnoreStatus:
+    def started(self, value: Any = None) -> None:
+        pass
