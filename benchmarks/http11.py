@@ -44,11 +44,17 @@ def servers(port: int) -> list[Server]:
     keep_alive = "60"  # longer than the run, for every server alike
     quiet = ["--no-access-log", "--log-level", "warning"]
     found = []
-    for loop in ("asyncio", "uvloop"):
+    for name, flags in (
+        ("asgi-core (asyncio)", ["--backend", "asyncio", "--loop", "asyncio"]),
+        ("asgi-core (uvloop)", ["--backend", "asyncio", "--loop", "uvloop"]),
+        ("asgi-core trio", ["--backend", "trio"]),
+        ("asgi-core anyio (asyncio)", ["--backend", "anyio", "--loop", "asyncio"]),
+        ("asgi-core anyio (trio)", ["--backend", "anyio", "--loop", "trio"]),
+    ):
         found.append(
             Server(
-                f"asgi-core ({loop})",
-                [py, "-m", "asgi_core", app, "--port", str(port), "--loop", loop,
+                name,
+                [py, "-m", "asgi_core", app, "--port", str(port), *flags,
                  "--keep-alive-timeout", keep_alive, *quiet],
             )
         )  # fmt: skip
@@ -62,14 +68,15 @@ def servers(port: int) -> list[Server]:
                 )
             )  # fmt: skip
     if _importable("hypercorn"):
-        found.append(
-            Server(
-                "hypercorn (asyncio)",
-                [py, "-m", "hypercorn", app, "--bind", f"127.0.0.1:{port}",
-                 "--worker-class", "asyncio", "--workers", "1", "--keep-alive", keep_alive,
-                 "--log-level", "warning"],
-            )
-        )  # fmt: skip
+        for worker in ("asyncio", "trio"):
+            found.append(
+                Server(
+                    f"hypercorn ({worker})",
+                    [py, "-m", "hypercorn", app, "--bind", f"127.0.0.1:{port}",
+                     "--worker-class", worker, "--workers", "1", "--keep-alive", keep_alive,
+                     "--log-level", "warning"],
+                )
+            )  # fmt: skip
     return found
 
 
@@ -227,7 +234,7 @@ def main() -> None:
         f"HTTP/1.1 hello world, {args.connections} connections, {args.duration:g}s x "
         f"{args.rounds} rounds (median); server on CPU {SERVER_CPU}, wrk on CPU {CLIENT_CPU}"
     )
-    header = f"{'server':24} {'req/s':>9} {'req/CPU-s':>10} {'p99 ms':>8} {'KiB/idle conn':>14}"
+    header = f"{'server':26} {'req/s':>9} {'req/CPU-s':>10} {'p99 ms':>8} {'KiB/idle conn':>14}"
     print(header)
     print("-" * len(header))
     for server in chosen:
@@ -237,10 +244,15 @@ def main() -> None:
             f"{statistics.median(server.p99_ms):8.2f} {statistics.median(server.idle_kib):14.1f}"
         )
     base = {s.name: statistics.median(s.rps) for s in chosen}
-    for ours in ("asgi-core (asyncio)", "asgi-core (uvloop)"):
-        for peer in ("uvicorn h11 (asyncio)", "uvicorn h11 (uvloop)", "hypercorn (asyncio)"):
-            if ours in base and peer in base:
-                print(f"{ours} / {peer}: {base[ours] / base[peer]:.2f}x")
+    for ours, peer in (
+        ("asgi-core (asyncio)", "uvicorn h11 (asyncio)"),
+        ("asgi-core (asyncio)", "hypercorn (asyncio)"),
+        ("asgi-core (uvloop)", "uvicorn h11 (uvloop)"),
+        ("asgi-core trio", "hypercorn (trio)"),
+        ("asgi-core anyio (trio)", "hypercorn (trio)"),
+    ):
+        if ours in base and peer in base:
+            print(f"{ours} / {peer}: {base[ours] / base[peer]:.2f}x")
 
 
 if __name__ == "__main__":
