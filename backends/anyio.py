@@ -6,40 +6,86 @@ import socket
 from typing import Any
 
 import anyio
-from anyio.abc import SocketAttribute, SocketListener, SocketStream
 
 from .config import ServerConfig
 from .driver import ASGIApp
 from .run import OnReady
 from .structured import Runtime, serve_structured, serve_until_signal
 
-_GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
+# anyio's asyncio SocketStream keeps reading into its own queue while nobody calls receive()
+# (so a paused core would not stop the socket); plain non-blocking sockets with anyio's
+# wait_readable/wait_writable read exactly when the driver asks, on asyncio and trio alike.
 
 
-async def _receive(stream: SocketStream, size: int) -> bytes:
-    try:
-        return await stream.receive(size)
-    except _GONE:
-        return b""
+class _Listener:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    async def accept(self) -> socket.socket:
+        while True:
+            if self.sock.fileno() < 0:
+                raise anyio.ClosedResourceError
+            await anyio.wait_readable(self.sock)
+            try:
+                conn, _ = self.sock.accept()
+            except BlockingIOError:
+                continue
+            conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return conn
+
+    async def aclose(self) -> None:
+        if self.sock.fileno() >= 0:
+            anyio.notify_closing(self.sock)
+            self.sock.close()
 
 
-async def _send(stream: SocketStream, data: bytes) -> bool:
-    try:
-        await stream.send(data)
-    except _GONE:
-        return False
+async def _listener(sock: socket.socket) -> _Listener:
+    return _Listener(sock)
+
+
+async def _receive(sock: socket.socket, size: int) -> bytes:
+    while True:
+        try:
+            return sock.recv(size)
+        except BlockingIOError:
+            pass
+        except OSError:  # reset, or closed under us: the peer is gone either way
+            return b""
+        try:
+            await anyio.wait_readable(sock)
+        except (anyio.ClosedResourceError, anyio.BusyResourceError, OSError, ValueError):
+            return b""
+
+
+async def _send(sock: socket.socket, data: bytes) -> bool:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[sock.send(view) :]
+            continue
+        except BlockingIOError:
+            pass
+        except OSError:
+            return False
+        try:
+            await anyio.wait_writable(sock)
+        except (anyio.ClosedResourceError, anyio.BusyResourceError, OSError, ValueError):
+            return False
     return True
 
 
-def _addresses(stream: SocketStream) -> tuple[Any, Any]:
-    return (
-        stream.extra(SocketAttribute.remote_address, None),
-        stream.extra(SocketAttribute.local_address, None),
-    )
+async def _close(sock: socket.socket) -> None:
+    if sock.fileno() >= 0:
+        anyio.notify_closing(sock)
+        sock.close()
 
 
-async def _listener(sock: socket.socket) -> SocketListener:
-    return await SocketListener.from_socket(sock)
+def _addresses(sock: socket.socket) -> tuple[Any, Any]:
+    try:
+        return sock.getpeername(), sock.getsockname()
+    except OSError:
+        return None, None
 
 
 RUNTIME = Runtime(
@@ -55,6 +101,7 @@ RUNTIME = Runtime(
     accept=lambda listener: listener.accept(),
     receive=_receive,
     send=_send,
+    close=_close,
     addresses=_addresses,
     closed=(anyio.ClosedResourceError,),
     open_signal_receiver=anyio.open_signal_receiver,

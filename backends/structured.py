@@ -1,7 +1,8 @@
 """The driver for structured-concurrency runtimes (trio, and anyio on asyncio or trio).
 
-Each connection is a task that owns a task group: one reader, one writer (the only place bytes
-leave, so two app tasks can never write at once), one timer, and the connection's app tasks.
+Each connection is a task that owns a task group: one reader (which also keeps the core's timer,
+as the deadline of the cancel scope it reads in), one writer (the only place bytes leave, so two
+app tasks can never write at once), and the connection's app tasks.
 Everything here is written against ``Runtime``, the few primitives trio and anyio name
 differently; ``trio.py`` and ``anyio.py`` each supply one.
 """
@@ -54,6 +55,7 @@ class Runtime:
     accept: Callable[[Any], Any]  # async: the next stream; raises `closed` once closed
     receive: Callable[[Any, int], Any]  # async: bytes, b"" at EOF or when the peer is gone
     send: Callable[[Any, bytes], Any]  # async: True, or False when the peer is gone
+    close: Callable[[Any], Any]  # async: close a connection's socket
     addresses: Callable[[Any], tuple[Any, Any]]  # (peer, local) socket addresses
     closed: tuple[type[BaseException], ...]  # what accept() raises once the listener is closed
     open_signal_receiver: Callable[..., Any]
@@ -97,8 +99,8 @@ class StructuredConnection(DriverConnection):
         self._writer_wakeup = runtime.event()
         self._drained = runtime.event()
         self._resume_reading = runtime.event()
-        self._timer_wakeup = runtime.event()
-        self._read_scope = runtime.cancel_scope()
+        self._read_scope = runtime.cancel_scope()  # cancelled when the socket is to close
+        self._deadline_scope: Any = None  # the scope a read waits in; its deadline is the timer
         self._apps: TaskGroup | None = None
 
     async def run(self) -> None:
@@ -120,7 +122,6 @@ class StructuredConnection(DriverConnection):
             async with runtime.task_group() as apps:
                 self._apps = apps
                 async with runtime.task_group() as io:
-                    io.start_soon(self._timer_loop)
                     self.pump()
                     io.start_soon(self._read_loop)
                     await self._write_loop()  # returns once the socket is to be closed
@@ -135,21 +136,32 @@ class StructuredConnection(DriverConnection):
 
     async def _close_stream(self) -> None:
         try:
-            await self.stream.aclose()
+            await self.runtime.close(self.stream)
         except Exception:  # already closed or broken: nothing left to release
             logger.debug("closing a connection's socket failed", exc_info=True)
 
     # -- the three I/O tasks ------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
+        """Read, and fire the core's timer: a read waits in a scope whose deadline is it."""
         runtime = self.runtime
+        infinity = float("inf")
         with self._read_scope:
             while not self.transport_closed:
-                if self.read_paused:
-                    self._resume_reading = runtime.event()
-                    await self._resume_reading.wait()
+                deadline = self.armed_deadline
+                with runtime.cancel_scope(
+                    deadline=infinity if deadline is None else deadline
+                ) as scope:
+                    self._deadline_scope = scope
+                    if self.read_paused:
+                        self._resume_reading = runtime.event()
+                        await self._resume_reading.wait()
+                        continue
+                    data = await runtime.receive(self.stream, READ_SIZE)
+                self._deadline_scope = None
+                if scope.cancelled_caught:
+                    self.on_timer()
                     continue
-                data = await runtime.receive(self.stream, READ_SIZE)
                 if self.transport_closed:
                     return
                 self.core.receive_data(data, runtime.current_time())
@@ -178,19 +190,6 @@ class StructuredConnection(DriverConnection):
             if not self.write_blocked:
                 self._drained.set()
 
-    async def _timer_loop(self) -> None:
-        runtime = self.runtime
-        while not self.transport_closed:
-            deadline = self.armed_deadline
-            self._timer_wakeup = wakeup = runtime.event()
-            if deadline is None:
-                await wakeup.wait()
-                continue
-            with runtime.cancel_scope(deadline=deadline):
-                await wakeup.wait()
-            if not wakeup.is_set():
-                self.on_timer()
-
     # -- DriverConnection primitives ----------------------------------------------------------
 
     def now(self) -> float:
@@ -218,7 +217,9 @@ class StructuredConnection(DriverConnection):
             self._resume_reading.set()
 
     def rearm_timer(self, deadline: float | None) -> None:
-        self._timer_wakeup.set()
+        scope = self._deadline_scope
+        if scope is not None:
+            scope.deadline = float("inf") if deadline is None else deadline
 
     @property
     def write_blocked(self) -> bool:
@@ -240,7 +241,6 @@ class StructuredConnection(DriverConnection):
         self._read_scope.cancel()
         self._drained.set()
         self._writer_wakeup.set()
-        self._timer_wakeup.set()
 
 
 async def serve_structured(

@@ -52,6 +52,7 @@ RUNTIME = Runtime(
     accept=lambda listener: listener.accept(),
     receive=_receive,
     send=_send,
+    close=lambda stream: stream.aclose(),
     addresses=_addresses,
     closed=(trio.ClosedResourceError,),
     open_signal_receiver=trio.open_signal_receiver,

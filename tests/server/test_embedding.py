@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 from asgi_core.backends import ServerConfig
 from helpers import apps
 
@@ -118,6 +119,9 @@ def test_serve_leaves_no_task_behind(backend: str) -> None:
             await stream.send(b"GET / HTTP/1.1\r\nHost: h\r\n")
             await anyio.sleep(0.1)
             await stop()
+        # No socket is leaked: the half-sent request's connection was closed by the server.
+        with anyio.fail_after(5), pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
+            await stream.receive()
         await stream.aclose()
         return [t.name for t in anyio.get_running_tasks() if t.id not in before]
 

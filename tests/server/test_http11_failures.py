@@ -198,7 +198,8 @@ def test_app_that_does_not_read_the_upload_stops_the_server_reading(serve: Any) 
         sock.setblocking(False)
         sent = 0
         stalled_since = None
-        while stalled_since is None or time.monotonic() - stalled_since < 0.5:
+        limit = 32 * 1024 * 1024  # past this the server is not pausing: stop, and fail
+        while sent < limit and (stalled_since is None or time.monotonic() - stalled_since < 0.5):
             try:
                 sent += sock.send(b"x" * 65536)
                 stalled_since = None
