@@ -88,7 +88,7 @@ class StructuredServer:
 
 
 class StructuredConnection(DriverConnection):
-    """One TCP connection as a task with its reader, writer, timer and app tasks."""
+    """One TCP connection as a task with its reader (which keeps the timer), writer and apps."""
 
     def __init__(self, server: StructuredServer, stream: Any) -> None:
         self.server = server
@@ -140,7 +140,7 @@ class StructuredConnection(DriverConnection):
         except Exception:  # already closed or broken: nothing left to release
             logger.debug("closing a connection's socket failed", exc_info=True)
 
-    # -- the three I/O tasks ------------------------------------------------------------------
+    # -- reading and writing -----------------------------------------------------------------
 
     async def _read_loop(self) -> None:
         """Read, and fire the core's timer: a read waits in a scope whose deadline is it."""
@@ -153,14 +153,17 @@ class StructuredConnection(DriverConnection):
                     deadline=infinity if deadline is None else deadline
                 ) as scope:
                     self._deadline_scope = scope
+                    data: bytes | None = None
                     if self.read_paused:
                         self._resume_reading = runtime.event()
                         await self._resume_reading.wait()
-                        continue
-                    data = await runtime.receive(self.stream, READ_SIZE)
+                    else:
+                        data = await runtime.receive(self.stream, READ_SIZE)
                 self._deadline_scope = None
                 if scope.cancelled_caught:
                     self.on_timer()
+                    continue
+                if data is None:  # reading may resume
                     continue
                 if self.transport_closed:
                     return
