@@ -10,6 +10,10 @@ from .errors import ConfigError
 KiB = 1024
 MiB = 1024 * KiB
 
+_NOT_NUMBERS = frozenset({"root_path", "server_header", "date_header", "ws_per_message_deflate"})
+#: Fields where ``None`` turns the limit or timer off.
+_OPTIONAL = frozenset({"max_request_body_size", "ws_ping_interval", "ws_ping_timeout"})
+
 
 @dataclass(frozen=True, slots=True)
 class Config:
@@ -37,13 +41,30 @@ class Config:
     request_head_timeout: float = 10.0
     #: Longest wait for more request body while the application is waiting for it (408).
     request_body_timeout: float = 30.0
+    #: Largest WebSocket message (bytes, or characters for text); a larger one closes 1009.
+    ws_max_message_size: int = 16 * MiB
+    #: Received WebSocket messages held for the app before the driver stops reading.
+    ws_max_queue: int = 32
+    #: Seconds between keepalive pings on an open WebSocket (``None``: no pings).
+    ws_ping_interval: float | None = 20.0
+    #: A ping unanswered for this long closes the WebSocket with 1011.
+    ws_ping_timeout: float | None = 20.0
+    #: After our close frame, how long the peer has to answer before the socket is dropped.
+    ws_close_timeout: float = 5.0
+    #: Offer permessage-deflate (RFC 7692) to clients that ask for it.
+    ws_per_message_deflate: bool = True
 
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name in ("root_path", "server_header", "date_header"):
+            if field.name in (
+                "root_path",
+                "server_header",
+                "date_header",
+                "ws_per_message_deflate",
+            ):
                 continue
-            if value is None and field.name == "max_request_body_size":
+            if value is None and field.name in _OPTIONAL:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"Config.{field.name} must be a number, not {value!r}")
@@ -55,8 +76,9 @@ class Config:
             )
         if self.server_header is not None:
             _check_header_text("server_header", self.server_header)
-        if not isinstance(self.date_header, bool):
-            raise ConfigError(f"Config.date_header must be a bool, not {self.date_header!r}")
+        for name in ("date_header", "ws_per_message_deflate"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"Config.{name} must be a bool, not {getattr(self, name)!r}")
 
     @property
     def server_header_bytes(self) -> bytes | None:

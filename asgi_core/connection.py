@@ -84,7 +84,7 @@ class ServerConnection:
 
         A response it left unstarted becomes a 500; one it left half-sent is cut off.
         """
-        self._protocol.app_finished(stream_id, now)
+        self._protocol.app_finished(stream_id, exc, now)
 
     def start_shutdown(self, now: float) -> None:
         """Graceful shutdown: finish in-flight work, take no new requests, then close."""

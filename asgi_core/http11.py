@@ -25,7 +25,8 @@ from .config import Config
 from .errors import AppProtocolError
 from .events import CloseConnection, Event, StreamStarted
 from .httpdate import DateHeader
-from .scope import Address, http_scope
+from .scope import Address, http_scope, websocket_scope
+from .websocket import HandshakeError, WebSocketStream, check_handshake
 
 _REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -80,6 +81,10 @@ class HTTP11Connection:
         self._response_has_body = True
         self._response_chunked = False
         self._response_remaining = -1  # bytes the Content-Length still promises; -1: no length
+        #: Set once a request upgraded the connection to a WebSocket (then it is the only stream).
+        self._websocket: WebSocketStream | None = None
+        self._denial_chunked = False
+        self._denial_started = False
         self._paused = False  # pipelined input is waiting behind the current response
         self._shutting_down = False
         self.closed = False
@@ -95,6 +100,14 @@ class HTTP11Connection:
             return
         if not data:
             self._client_gone()
+            return
+        ws = self._websocket
+        if ws is not None:
+            if ws.accepted:
+                ws.receive_data(data, now)
+                self._ws_timer()
+            else:
+                self._h11.receive_data(data)  # held until the app answers the handshake
             return
         if self._stream is None:
             if len(self._head_bytes) <= self._config.max_request_head_size:
@@ -115,6 +128,10 @@ class HTTP11Connection:
 
     def app_receive(self, stream_id: int, now: float) -> None:
         self._now = now
+        ws = self._websocket
+        if ws is not None and ws.stream_id == stream_id:
+            ws.app_receive()
+            return
         stream = self.streams.get(stream_id)
         if stream is None:
             raise AppProtocolError(f"receive() on stream {stream_id}, which has ended")
@@ -123,6 +140,13 @@ class HTTP11Connection:
 
     def app_send(self, stream_id: int, message: Any, now: float) -> bool:
         self._now = now
+        ws = self._websocket
+        if ws is not None and ws.stream_id == stream_id:
+            try:
+                ws.app_send(message, now)
+            finally:
+                self._ws_timer()
+            return True
         stream = self.streams.get(stream_id)
         if stream is None:
             raise AppProtocolError(f"send() on stream {stream_id}, which has ended")
@@ -130,8 +154,13 @@ class HTTP11Connection:
         self._update_timer()
         return True
 
-    def app_finished(self, stream_id: int, now: float) -> None:
+    def app_finished(self, stream_id: int, error: BaseException | None, now: float) -> None:
         self._now = now
+        ws = self._websocket
+        if ws is not None and ws.stream_id == stream_id:
+            ws.finish(error)
+            self._ws_timer()
+            return
         stream = self.streams.pop(stream_id, None)
         if stream is not None:
             stream.finish()
@@ -140,12 +169,22 @@ class HTTP11Connection:
     def start_shutdown(self, now: float) -> None:
         self._now = now
         self._shutting_down = True
+        ws = self._websocket
+        if ws is not None:
+            if ws.open:
+                ws.close(1001, "server shutting down")  # RFC 6455 section 7.4.1: going away
+                self._ws_timer()
+            return
         if self._stream is None and not self.closed:
             self._close()
 
     def handle_timeout(self, now: float) -> None:
         self._now = now
         if self.deadline is None or now < self.deadline or self.closed:
+            return
+        if self._websocket is not None:
+            self._websocket.handle_timeout(now)
+            self._ws_timer()
             return
         timer = self._timer
         self._arm(_NO_TIMER)
@@ -162,6 +201,9 @@ class HTTP11Connection:
     @property
     def reading_paused(self) -> bool:
         """Stop reading: the current stream holds its limit of body, or input is queued."""
+        ws = self._websocket
+        if ws is not None and not self.closed:
+            return not ws.accepted or ws.queued >= self._config.ws_max_queue
         stream = self._stream
         if stream is None or self.closed:
             return False
@@ -203,14 +245,21 @@ class HTTP11Connection:
         http10 = request.http_version == b"1.0"
         keep_alive = not http10  # HTTP/1.0 keep-alive is not offered (nor is it by h11)
         expects_continue = False
+        connection_upgrade = False
+        upgrade = b""
         for name, value in headers:
             if name == b"content-length":
                 content_length = value
             elif name == b"transfer-encoding":
                 chunked = True
             elif name == b"connection":
-                if b"close" in value.lower():
+                tokens = value.lower()
+                if b"close" in tokens:
                     keep_alive = False
+                if b"upgrade" in tokens:
+                    connection_upgrade = True
+            elif name == b"upgrade":
+                upgrade = value.lower()
             elif name == b"expect":
                 expects_continue = not http10 and value.lower() == b"100-continue"
             elif name == b"te" and b"trailers" in value.lower():
@@ -254,6 +303,9 @@ class HTTP11Connection:
             if limit is not None and int(content_length) > limit:
                 self._reject_request(413)
                 return
+        if connection_upgrade and b"websocket" in upgrade and request.method == b"GET":
+            self._start_websocket(stream_id, request.target, headers, http10)
+            return
         extensions: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
         if trailers:
             extensions["http.response.trailers"] = {}
@@ -272,6 +324,97 @@ class HTTP11Connection:
         )
         self.streams[stream_id] = stream
         self._events.append(StreamStarted(stream_id, scope))
+
+    def _start_websocket(
+        self, stream_id: int, target: bytes, headers: Headers, http10: bool
+    ) -> None:
+        """RFC 6455 section 4.2: the app decides; until then the connection only waits."""
+        try:
+            if http10:
+                raise HandshakeError(400, "a WebSocket handshake needs HTTP/1.1")
+            key, subprotocols, offers = check_handshake(headers)
+        except HandshakeError as exc:
+            self._reject_request(exc.status, exc.headers)
+            return
+        ws = WebSocketStream(
+            stream_id,
+            self,
+            self._events,
+            self._config,
+            key=key,
+            subprotocols=subprotocols,
+            extension_offers=offers,
+        )
+        self._websocket = ws
+        scope = websocket_scope(
+            http_version="1.1",
+            target=target,
+            headers=headers,
+            scheme=self._scheme,
+            client=self._client,
+            server=self._server,
+            root_path=self._config.root_path,
+            state=self._state,
+            subprotocols=subprotocols,
+            extensions={"websocket.http.response": {}},
+        )
+        self._events.append(StreamStarted(stream_id, scope))
+
+    def _ws_timer(self) -> None:
+        ws = self._websocket
+        assert ws is not None
+        self._timer = _NO_TIMER
+        self.deadline = None if self.closed else ws.deadline
+
+    # -- WebSocketWire: the handshake answer and the frames -----------------------------------
+
+    def websocket_accepted(self, stream: WebSocketStream, headers: Headers) -> None:
+        if self._server_header is not None:
+            headers.append((b"server", self._server_header))
+        if self._date is not None and self._config.date_header:
+            headers.append((b"date", self._date.value))
+        self._response_started = True
+        self._write_head(101, headers)
+        early = self._h11.trailing_data[0]  # frames the client sent before the 101
+        if early:
+            stream.receive_data(early, self._now)
+
+    def websocket_rejected(
+        self, stream: WebSocketStream, status: int, headers: Headers, body: bytes, end: bool
+    ) -> None:
+        if self.closed:
+            return
+        if not self._denial_started:
+            self._denial_started = self._response_started = True
+            names = {name for name, _ in headers}
+            if b"content-length" not in names:
+                if end:
+                    headers.append((b"content-length", b"%d" % len(body)))
+                else:
+                    self._denial_chunked = True
+                    headers.append((b"transfer-encoding", b"chunked"))
+            headers.append((b"connection", b"close"))
+            if self._server_header is not None and b"server" not in names:
+                headers.append((b"server", self._server_header))
+            if self._date is not None and self._config.date_header and b"date" not in names:
+                headers.append((b"date", self._date.value))
+            self._write_head(status, headers)
+        if self._denial_chunked:
+            if body:
+                self._out += b"%x\r\n%s\r\n" % (len(body), body)
+            if end:
+                self._out += b"0\r\n\r\n"
+        else:
+            self._out += body
+        if end:
+            self._close()
+
+    def websocket_send(self, stream: WebSocketStream, data: bytes) -> None:
+        if not self.closed:
+            self._out += data
+
+    def websocket_closed(self, stream: WebSocketStream) -> None:
+        self._close()
 
     def _on_body(self, data: bytes) -> None:
         stream = self._stream
@@ -294,6 +437,8 @@ class HTTP11Connection:
 
     def _client_gone(self) -> None:
         """EOF or a lost connection: every stream sees a disconnect and the connection closes."""
+        if self._websocket is not None:
+            self._websocket.connection_lost()
         for stream in list(self.streams.values()):
             stream.disconnect()
         if self._stream is not None:
@@ -441,7 +586,7 @@ class HTTP11Connection:
             h11.SERVER, max_incomplete_event_size=self._config.max_request_head_size
         )
 
-    def _reject_request(self, status: int) -> None:
+    def _reject_request(self, status: int, extra_headers: Headers | None = None) -> None:
         """Answer a request the server refuses (400, 408, 413, 431, 505) and close."""
         stream = self._stream
         if stream is not None:
@@ -453,6 +598,7 @@ class HTTP11Connection:
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", b"%d" % len(body)),
                 (b"connection", b"close"),
+                *(extra_headers or ()),
             ]
             if self._server_header is not None:
                 headers.append((b"server", self._server_header))
@@ -468,6 +614,8 @@ class HTTP11Connection:
             self._arm(_NO_TIMER)
             for stream in self.streams.values():
                 stream.disconnect()
+            if self._websocket is not None:
+                self._websocket.connection_lost()
             self._events.append(CloseConnection())
 
     # -- timers -------------------------------------------------------------------------------

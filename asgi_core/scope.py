@@ -72,3 +72,35 @@ def http_scope(
     if state is not None:
         scope["state"] = state.copy()
     return scope
+
+
+def websocket_scope(
+    *,
+    http_version: str,
+    target: bytes,
+    headers: Headers,
+    scheme: str,
+    client: Address,
+    server: Address,
+    root_path: str,
+    state: dict[str, Any] | None,
+    subprotocols: list[str],
+    extensions: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """One WebSocket's ``websocket`` scope (ASGI websocket spec, "Websocket Connection Scope")."""
+    scope = http_scope(
+        method="GET",
+        http_version=http_version,
+        target=target,
+        headers=headers,
+        scheme="wss" if scheme == "https" else "ws",
+        client=client,
+        server=server,
+        root_path=root_path,
+        state=state,
+        extensions=extensions,
+    )
+    scope["type"] = "websocket"
+    del scope["method"]
+    scope["subprotocols"] = subprotocols
+    return scope

@@ -1,0 +1,396 @@
+"""The ASGI websocket rules for one stream, over wsproto's frame protocol (RFC 6455, RFC 7692).
+
+``WebSocketStream`` owns the handshake decision (the app's accept, close or denial response),
+the frames both ways, fragment reassembly, limits, keepalive pings and the close handshake. Its
+protocol (HTTP/1.1 upgrade today, RFC 8441 over HTTP/2 later) only carries bytes and the
+handshake response, through the small ``WebSocketWire`` interface.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.extensions import Extension, PerMessageDeflate
+from wsproto.frame_protocol import CloseReason
+from wsproto.handshake import server_extensions_handshake
+from wsproto.utilities import LocalProtocolError, generate_accept_token
+
+from .asgi import Headers, check_headers, check_status
+from .config import Config
+from .errors import AppProtocolError, ClientDisconnected
+from .events import AppReceive, Event
+
+# Close codes (RFC 6455 section 7.4.1).
+NORMAL = 1000
+GOING_AWAY = 1001
+NO_STATUS = 1005
+ABNORMAL = 1006
+MESSAGE_TOO_BIG = 1009
+INTERNAL_ERROR = 1011
+
+
+class WebSocketWire(Protocol):
+    """What a protocol does for a ``WebSocketStream``."""
+
+    def websocket_accepted(self, stream: WebSocketStream, headers: Headers) -> None:
+        """Send the handshake's success response (HTTP/1.1: 101) with these extra headers."""
+
+    def websocket_rejected(
+        self, stream: WebSocketStream, status: int, headers: Headers, body: bytes, end: bool
+    ) -> None:
+        """Send an HTTP response instead of the handshake (403, or the app's denial)."""
+
+    def websocket_send(self, stream: WebSocketStream, data: bytes) -> None:
+        """Frames to write."""
+
+    def websocket_closed(self, stream: WebSocketStream) -> None:
+        """The WebSocket is over: close the transport (HTTP/1.1) or end the stream."""
+
+
+class HandshakeError(Exception):
+    """A request that asks for a WebSocket but cannot have one; carries the HTTP answer."""
+
+    def __init__(self, status: int, reason: str, headers: Headers | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.headers = headers or []
+
+
+def check_handshake(headers: Headers) -> tuple[bytes, list[str], list[str]]:
+    """The key, subprotocols and extension offers of an RFC 6455 section 4.2.1 handshake."""
+    key = b""
+    version = b""
+    subprotocols: list[str] = []
+    extensions: list[str] = []
+    for name, value in headers:
+        if name == b"sec-websocket-key":
+            key = value.strip()
+        elif name == b"sec-websocket-version":
+            version = value.strip()
+        elif name == b"sec-websocket-protocol":
+            subprotocols += [p.strip() for p in value.decode("latin-1").split(",") if p.strip()]
+        elif name == b"sec-websocket-extensions":
+            extensions += [e.strip() for e in value.decode("latin-1").split(",") if e.strip()]
+    if version != b"13":
+        # RFC 6455 section 4.4: answer with the versions this server speaks.
+        raise HandshakeError(426, "unsupported WebSocket version",
+                             [(b"sec-websocket-version", b"13")])  # fmt: skip
+    try:
+        if len(base64.b64decode(key, validate=True)) != 16:
+            raise ValueError
+    except (binascii.Error, ValueError):
+        raise HandshakeError(400, "Sec-WebSocket-Key must be 16 bytes in base64") from None
+    return key, subprotocols, extensions
+
+
+# States of the application side.
+_CONNECTING = 0  # websocket.connect delivered or due; waiting for accept/close/denial
+_DENYING = 1  # the app is sending a denial response
+_OPEN = 2
+_CLOSING = 3  # we sent a close frame and wait for the peer's
+_CLOSED = 4
+
+
+class WebSocketStream:
+    """One WebSocket as the application sees it."""
+
+    def __init__(
+        self,
+        stream_id: int,
+        wire: WebSocketWire,
+        events: deque[Event],
+        config: Config,
+        *,
+        key: bytes,
+        subprotocols: list[str],
+        extension_offers: list[str],
+    ) -> None:
+        self.stream_id = stream_id
+        self._wire = wire
+        self._events = events
+        self._config = config
+        self._key = key
+        self.subprotocols = subprotocols
+        self._extension_offers = extension_offers
+        self._ws: Connection | None = None
+        self._state = _CONNECTING
+        self._inbox: deque[dict[str, Any]] = deque([{"type": "websocket.connect"}])
+        self.receive_pending = 0
+        self._fragments: list[Any] = []
+        self._fragment_size = 0
+        self._disconnect: dict[str, Any] | None = None
+        self.app_finished = False
+        # Keepalive: when the next ping is due, and when an unanswered ping expires.
+        self.ping_due: float | None = None
+        self.pong_due: float | None = None
+        self.close_due: float | None = None
+        self._now = 0.0
+
+    # -- state the protocol reads -------------------------------------------------------------
+
+    @property
+    def open(self) -> bool:
+        return self._state == _OPEN
+
+    @property
+    def accepted(self) -> bool:
+        """The handshake succeeded: bytes from the peer are frames now."""
+        return self._ws is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._state == _CLOSED
+
+    @property
+    def queued(self) -> int:
+        """Messages received but not yet taken by the app (reading pauses past a limit)."""
+        return len(self._inbox)
+
+    @property
+    def deadline(self) -> float | None:
+        due = [t for t in (self.ping_due, self.pong_due, self.close_due) if t is not None]
+        return min(due) if due else None
+
+    # -- the application's side ---------------------------------------------------------------
+
+    def app_receive(self) -> None:
+        self.receive_pending += 1
+        self._deliver()
+
+    def app_send(self, message: Mapping[str, Any], now: float) -> None:
+        self._now = now
+        if not isinstance(message, Mapping):
+            raise AppProtocolError(f"an ASGI message must be a dict, got {type(message).__name__}")
+        kind = message.get("type")
+        state = self._state
+        if state in (_CLOSED, _CLOSING):
+            if self._disconnect is not None and self._disconnect.get("code") == ABNORMAL:
+                raise ClientDisconnected(f"stream {self.stream_id}: the client has disconnected")
+            raise AppProtocolError(f"{kind!r} sent after the WebSocket was closed")
+        if state == _CONNECTING:
+            if kind == "websocket.accept":
+                self._accept(message)
+            elif kind == "websocket.close":
+                # ASGI websocket spec: close before accept is answered with HTTP 403.
+                self._reject(403, [], b"", True)
+            elif kind == "websocket.http.response.start":
+                try:
+                    status = check_status(message.get("status"))
+                    headers, _ = check_headers(message.get("headers", ()), repr(kind))
+                except AppProtocolError:
+                    self._reject(500, [], b"", True)
+                    raise
+                self._denial = (status, headers)
+                self._state = _DENYING
+            else:
+                self._reject(500, [], b"", True)
+                raise AppProtocolError(
+                    f"expected 'websocket.accept', 'websocket.close' or "
+                    f"'websocket.http.response.start', got {kind!r}"
+                )
+        elif state == _DENYING:
+            if kind != "websocket.http.response.body":
+                raise AppProtocolError(f"expected 'websocket.http.response.body', got {kind!r}")
+            body = message.get("body", b"")
+            more = message.get("more_body", False)
+            if not isinstance(body, (bytes, bytearray)) or type(more) is not bool:
+                raise AppProtocolError("'websocket.http.response.body' needs bytes and a bool")
+            status, headers = self._denial
+            self._denial = (status, [])
+            self._wire.websocket_rejected(self, status, headers, bytes(body), not more)
+            if not more:
+                self._finish(NORMAL, "")
+        elif kind == "websocket.send":
+            data = _message_data(message)
+            self._send_frame(
+                TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
+            )
+        elif kind == "websocket.close":
+            code = message.get("code", NORMAL)
+            reason = message.get("reason") or ""
+            if type(code) is not int or not isinstance(reason, str):
+                raise AppProtocolError("'websocket.close' needs an int 'code' and a str 'reason'")
+            self.close(code, reason)
+        else:
+            raise AppProtocolError(f"expected 'websocket.send' or 'websocket.close', got {kind!r}")
+
+    def finish(self, error: BaseException | None) -> None:
+        """The app returned or raised: before accept that is 403/500; after, a close."""
+        self.app_finished = True
+        if self._state == _CONNECTING:
+            self._reject(500 if error is not None else 403, [], b"", True)
+        elif self._state == _DENYING:
+            self._finish(ABNORMAL, "")
+            self._wire.websocket_closed(self)
+        elif self._state == _OPEN:
+            self.close(INTERNAL_ERROR if error is not None else NORMAL, "")
+
+    # -- the wire's side ----------------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Frames from the peer (only once accepted)."""
+        self._now = now
+        ws = self._ws
+        if ws is None or self._state == _CLOSED:
+            return
+        try:
+            ws.receive_data(data)
+        except LocalProtocolError:
+            return  # data after the close handshake: ignored
+        for event in ws.events():
+            if isinstance(event, (TextMessage, BytesMessage)):
+                self._on_message_part(event)
+            elif isinstance(event, Ping):
+                self._send_frame(event.response())
+            elif isinstance(event, Pong):
+                self.pong_due = None
+            elif isinstance(event, CloseConnection):
+                self._on_peer_close(event)
+                return
+            if self._state == _CLOSED:
+                return
+        self._deliver()
+
+    def connection_lost(self) -> None:
+        """The transport is gone without a close handshake: code 1006."""
+        if self._state != _CLOSED:
+            self._finish(ABNORMAL, "")
+
+    def handle_timeout(self, now: float) -> None:
+        self._now = now
+        if self.close_due is not None and now >= self.close_due:
+            # The peer never answered our close frame: drop the connection.
+            self._finish(self._disconnect_code(ABNORMAL), "")
+            self._wire.websocket_closed(self)
+        elif self.pong_due is not None and now >= self.pong_due:
+            self.close(INTERNAL_ERROR, "keepalive ping timeout")
+        elif self.ping_due is not None and now >= self.ping_due:
+            self._send_frame(Ping(payload=b"asgi-core"))
+            self.pong_due = now + (self._config.ws_ping_timeout or 0.0)
+            interval = self._config.ws_ping_interval
+            self.ping_due = now + interval if interval else None
+
+    def close(self, code: int, reason: str) -> None:
+        """Start the close handshake (RFC 6455 section 7.1.2); the peer's reply ends it."""
+        if self._state != _OPEN or self._ws is None:
+            return
+        self._state = _CLOSING
+        self.ping_due = self.pong_due = None
+        self._wire.websocket_send(self, self._ws.send(CloseConnection(code=code, reason=reason)))
+        self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        self.close_due = self._now + self._config.ws_close_timeout
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _accept(self, message: Mapping[str, Any]) -> None:
+        subprotocol = message.get("subprotocol")
+        headers, _ = check_headers(message.get("headers", ()), "'websocket.accept'")
+        if subprotocol is not None and not isinstance(subprotocol, str):
+            raise AppProtocolError(f"'subprotocol' must be a str or None, got {subprotocol!r}")
+        if any(name == b"sec-websocket-protocol" for name, _ in headers):
+            raise AppProtocolError(
+                "'websocket.accept' headers must not set sec-websocket-protocol; "
+                "use the 'subprotocol' key"
+            )
+        response = [(b"upgrade", b"websocket"), (b"connection", b"Upgrade"),
+                    (b"sec-websocket-accept", generate_accept_token(self._key))]  # fmt: skip
+        if subprotocol is not None:
+            response.append((b"sec-websocket-protocol", subprotocol.encode("ascii")))
+        extensions: list[Extension] = []
+        if self._config.ws_per_message_deflate and self._extension_offers:
+            deflate = PerMessageDeflate()
+            accepted = server_extensions_handshake(self._extension_offers, [deflate])
+            if accepted:
+                response.append((b"sec-websocket-extensions", accepted))
+                extensions.append(deflate)
+        self._ws = Connection(ConnectionType.SERVER, extensions=extensions)
+        self._state = _OPEN
+        self._wire.websocket_accepted(self, response + headers)
+        interval = self._config.ws_ping_interval
+        self.ping_due = self._now + interval if interval else None
+
+    def _reject(self, status: int, headers: Headers, body: bytes, end: bool) -> None:
+        self._wire.websocket_rejected(self, status, headers, body, end)
+        self._finish(ABNORMAL if status >= 500 else GOING_AWAY, "")
+
+    def _send_frame(self, event: Any) -> None:
+        ws = self._ws
+        if ws is not None and ws.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+            self._wire.websocket_send(self, ws.send(event))
+
+    def _on_message_part(self, event: TextMessage | BytesMessage) -> None:
+        self._fragments.append(event.data)
+        self._fragment_size += len(event.data)
+        if self._fragment_size > self._config.ws_max_message_size:
+            self._fragments.clear()
+            self.close(MESSAGE_TOO_BIG, "message too big")
+            return
+        if not event.message_finished:
+            return
+        parts, self._fragments, self._fragment_size = self._fragments, [], 0
+        if isinstance(event, TextMessage):
+            text = parts[0] if len(parts) == 1 else "".join(parts)
+            self._inbox.append({"type": "websocket.receive", "text": text})
+        else:
+            data = parts[0] if len(parts) == 1 else b"".join(parts)
+            self._inbox.append({"type": "websocket.receive", "bytes": bytes(data)})
+
+    def _on_peer_close(self, event: CloseConnection) -> None:
+        ws = self._ws
+        assert ws is not None
+        if ws.state == ConnectionState.REMOTE_CLOSING:
+            # Answer the close (RFC 6455 section 5.5.1); a protocol error's close is our own.
+            self._wire.websocket_send(self, ws.send(event.response()))
+        elif ws.state == ConnectionState.OPEN:
+            # wsproto reports a frame it could not parse as a close: fail the connection.
+            self._wire.websocket_send(
+                self, ws.send(CloseConnection(code=event.code, reason=event.reason))
+            )
+        code = event.code if self._state == _OPEN else self._disconnect_code(event.code)
+        self._finish(code, event.reason or "")
+        # RFC 6455 section 7.1.1: the server closes the TCP connection first.
+        self._wire.websocket_closed(self)
+
+    def _disconnect_code(self, default: int) -> int:
+        return int(self._disconnect["code"]) if self._disconnect else default
+
+    def _finish(self, code: int, reason: str) -> None:
+        self._state = _CLOSED
+        self.ping_due = self.pong_due = self.close_due = None
+        if self._disconnect is None or code == ABNORMAL:
+            self._disconnect = {"type": "websocket.disconnect", "code": int(code), "reason": reason}
+        self._deliver()
+
+    def _deliver(self) -> None:
+        while self.receive_pending:
+            if self._inbox:
+                message = self._inbox.popleft()
+            elif self._state == _CLOSED and self._disconnect is not None:
+                message = self._disconnect
+            else:
+                return
+            self.receive_pending -= 1
+            self._events.append(AppReceive(self.stream_id, message))
+
+
+def _message_data(message: Mapping[str, Any]) -> str | bytes:
+    text = message.get("text")
+    data = message.get("bytes")
+    if (text is None) == (data is None):
+        raise AppProtocolError("'websocket.send' needs exactly one of 'bytes' and 'text'")
+    if text is not None:
+        if not isinstance(text, str):
+            raise AppProtocolError(f"'text' must be a str, got {type(text).__name__}")
+        return text
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise AppProtocolError(f"'bytes' must be bytes, got {type(data).__name__}")
+    return bytes(data)
+
+
+__all__ = ["CloseReason", "HandshakeError", "WebSocketStream", "WebSocketWire", "check_handshake"]
