@@ -56,6 +56,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-buffered-body-size", type=int, default=defaults.max_buffered_body_size
     )
+    parser.add_argument(
+        "--ws-max-size",
+        type=int,
+        default=defaults.ws_max_message_size,
+        help="largest WebSocket message; a larger one closes with 1009",
+    )
+    parser.add_argument("--ws-max-queue", type=int, default=defaults.ws_max_queue)
+    parser.add_argument(
+        "--ws-ping-interval",
+        type=float,
+        default=defaults.ws_ping_interval,
+        help="seconds between keepalive pings; 0 turns them off",
+    )
+    parser.add_argument("--ws-ping-timeout", type=float, default=defaults.ws_ping_timeout)
+    parser.add_argument("--ws-close-timeout", type=float, default=defaults.ws_close_timeout)
+    parser.add_argument(
+        "--ws-per-message-deflate",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.ws_per_message_deflate,
+    )
     parser.add_argument("--server-header", default=defaults.server_header)
     parser.add_argument(
         "--no-server-header", dest="server_header", action="store_const", const=None
@@ -77,6 +97,12 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         keep_alive_timeout=args.keep_alive_timeout,
         request_head_timeout=args.request_head_timeout,
         request_body_timeout=args.request_body_timeout,
+        ws_max_message_size=args.ws_max_size,
+        ws_max_queue=args.ws_max_queue,
+        ws_ping_interval=args.ws_ping_interval or None,
+        ws_ping_timeout=args.ws_ping_timeout or None,
+        ws_close_timeout=args.ws_close_timeout,
+        ws_per_message_deflate=args.ws_per_message_deflate,
     )
     return ServerConfig(
         host=args.host,

@@ -95,3 +95,28 @@ async def read_then_echo(scope: Scope, receive: Any, send: Any) -> None:
             break
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"".join(chunks)})
+
+
+async def ws_echo(scope: Scope, receive: Any, send: Any) -> None:
+    """Accepts (with the first offered subprotocol) and echoes every message until closed."""
+    if scope["type"] != "websocket":
+        return
+    message = await receive()
+    assert message["type"] == "websocket.connect"
+    subprotocols = scope["subprotocols"]
+    await send(
+        {"type": "websocket.accept", "subprotocol": subprotocols[0] if subprotocols else None}
+    )
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") == "close-please":
+            await send({"type": "websocket.close", "code": 4000, "reason": "asked to"})
+            continue
+        await send(
+            {
+                "type": "websocket.send",
+                **{k: message[k] for k in ("text", "bytes") if message.get(k) is not None},
+            }
+        )

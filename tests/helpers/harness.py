@@ -114,3 +114,26 @@ class Harness:
 
     def final_responses(self, head_requests: int = 0) -> list[Response]:
         return [r for r in self.responses(head_requests) if r.status >= 200]
+
+
+class WebSocketPeer:
+    """A wsproto client on the other end of a ``Harness``: handshake, frames, events."""
+
+    def __init__(self, harness: Harness, path: str = "/ws", **request: Any) -> None:
+        from wsproto import ConnectionType, WSConnection
+        from wsproto.events import Request
+
+        self.h = harness
+        self.ws = WSConnection(ConnectionType.CLIENT)
+        self.h.feed(self.ws.send(Request(host="example", target=path, **request)))
+        self.seen = 0
+
+    def events(self) -> list[Any]:
+        """Everything the server wrote since the last call, as wsproto client events."""
+        new = bytes(self.h.output[self.seen :])
+        self.seen = len(self.h.output)
+        self.ws.receive_data(new)
+        return list(self.ws.events())
+
+    def send(self, event: Any) -> None:
+        self.h.feed(self.ws.send(event))
