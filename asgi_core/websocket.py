@@ -269,7 +269,7 @@ class WebSocketStream:
             self._finish(self._disconnect_code(ABNORMAL), "")
             self._wire.websocket_closed(self)
         elif self.pong_due is not None and now >= self.pong_due:
-            self.close(INTERNAL_ERROR, "keepalive ping timeout")
+            self._fail(INTERNAL_ERROR, "keepalive ping timeout")
         elif self.ping_due is not None and now >= self.ping_due:
             self._send_frame(Ping(payload=b"asgi-core"))
             self.pong_due = now + (self._config.ws_ping_timeout or 0.0)
@@ -287,6 +287,15 @@ class WebSocketStream:
         self.close_due = self._now + self._config.ws_close_timeout
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Fail the connection (RFC 6455 section 7.1.7): a close frame, then drop the socket
+        without waiting for an answer (the peer is broken, silent or abusive)."""
+        if self._state == _CLOSED:
+            return
+        self._send_frame(CloseConnection(code=code, reason=reason))
+        self._finish(code, reason)
+        self._wire.websocket_closed(self)
 
     def _accept(self, message: Mapping[str, Any]) -> None:
         subprotocol = message.get("subprotocol")
@@ -329,7 +338,7 @@ class WebSocketStream:
         self._fragment_size += len(event.data)
         if self._fragment_size > self._config.ws_max_message_size:
             self._fragments.clear()
-            self.close(MESSAGE_TOO_BIG, "message too big")
+            self._fail(MESSAGE_TOO_BIG, "message too big")
             return
         if not event.message_finished:
             return
@@ -348,10 +357,9 @@ class WebSocketStream:
             # Answer the close (RFC 6455 section 5.5.1); a protocol error's close is our own.
             self._wire.websocket_send(self, ws.send(event.response()))
         elif ws.state == ConnectionState.OPEN:
-            # wsproto reports a frame it could not parse as a close: fail the connection.
-            self._wire.websocket_send(
-                self, ws.send(CloseConnection(code=event.code, reason=event.reason))
-            )
+            # wsproto reports a frame it could not parse as a close (RFC 6455 section 7.1.7).
+            self._fail(event.code, event.reason or "")
+            return
         code = event.code if self._state == _OPEN else self._disconnect_code(event.code)
         self._finish(code, event.reason or "")
         # RFC 6455 section 7.1.1: the server closes the TCP connection first.
