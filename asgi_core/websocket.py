@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -122,7 +123,7 @@ class WebSocketStream:
         self._state = _CONNECTING
         self._inbox: deque[dict[str, Any]] = deque([{"type": "websocket.connect"}])
         self.receive_pending = 0
-        self._fragments: list[Any] = []
+        self._fragments: io.StringIO | bytearray | None = None  # a message arriving in parts
         self._fragment_size = 0
         self._disconnect: dict[str, Any] | None = None
         self.app_finished = False
@@ -334,20 +335,33 @@ class WebSocketStream:
             self._wire.websocket_send(self, ws.send(event))
 
     def _on_message_part(self, event: TextMessage | BytesMessage) -> None:
-        self._fragments.append(event.data)
-        self._fragment_size += len(event.data)
+        data = event.data
+        self._fragment_size += len(data)
         if self._fragment_size > self._config.ws_max_message_size:
-            self._fragments.clear()
+            self._fragments = None
             self._fail(MESSAGE_TOO_BIG, "message too big")
             return
-        if not event.message_finished:
-            return
-        parts, self._fragments, self._fragment_size = self._fragments, [], 0
-        if isinstance(event, TextMessage):
-            text = parts[0] if len(parts) == 1 else "".join(parts)
-            self._inbox.append({"type": "websocket.receive", "text": text})
+        parts = self._fragments
+        if parts is None:
+            if event.message_finished:  # the common case: a whole message in one frame
+                self._fragment_size = 0
+                self._queue_message(data)
+                return
+            # A buffer that grows in place: a flood of tiny fragments costs their bytes only.
+            parts = self._fragments = io.StringIO() if isinstance(data, str) else bytearray()
+        if isinstance(parts, io.StringIO):
+            parts.write(str(data))
         else:
-            data = parts[0] if len(parts) == 1 else b"".join(parts)
+            parts += data  # type: ignore[arg-type]
+        if event.message_finished:
+            self._fragments = None
+            self._fragment_size = 0
+            self._queue_message(parts.getvalue() if isinstance(parts, io.StringIO) else parts)
+
+    def _queue_message(self, data: str | bytes | bytearray) -> None:
+        if isinstance(data, str):
+            self._inbox.append({"type": "websocket.receive", "text": data})
+        else:
             self._inbox.append({"type": "websocket.receive", "bytes": bytes(data)})
 
     def _on_peer_close(self, event: CloseConnection) -> None:

@@ -89,10 +89,12 @@ class _Connection(asyncio.Protocol, DriverConnection):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        self.update_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
         self._wake_drainers()
+        self.update_reading()
 
     # -- DriverConnection primitives ----------------------------------------------------------
 

@@ -184,13 +184,19 @@ class DriverConnection:
             self.close_transport()
             self.rearm_timer(None)
             return
-        if core.reading_paused is not self.read_paused:
-            self.read_paused = not self.read_paused
-            self.set_reading_paused(self.read_paused)
+        self.update_reading()
         deadline = core.next_deadline
         if deadline != self.armed_deadline:
             self.armed_deadline = deadline
             self.rearm_timer(deadline)
+
+    def update_reading(self) -> None:
+        """Read only while the core wants input and the peer takes our output: a client
+        that floods requests or pings but never reads stops being read."""
+        paused = self.core.reading_paused or self.write_blocked
+        if paused is not self.read_paused and not self.transport_closed:
+            self.read_paused = paused
+            self.set_reading_paused(paused)
 
     def on_timer(self) -> None:
         """The timer fired: let the core act on whatever is due."""

@@ -192,6 +192,7 @@ class StructuredConnection(DriverConnection):
                 return
             if not self.write_blocked:
                 self._drained.set()
+                self.update_reading()
 
     # -- DriverConnection primitives ----------------------------------------------------------
 
@@ -209,6 +210,8 @@ class StructuredConnection(DriverConnection):
     def write(self, data: bytes) -> None:
         self._out += data
         self._writer_wakeup.set()
+        if self.write_blocked:
+            self.update_reading()
 
     def close_transport(self) -> None:
         self._read_scope.cancel()

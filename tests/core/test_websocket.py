@@ -271,3 +271,12 @@ def test_reading_pauses_while_the_app_has_not_taken_its_queue() -> None:
     assert h.conn.reading_paused
     h.receive(1)
     assert not h.conn.reading_paused
+
+
+def test_a_flood_of_tiny_fragments_is_reassembled_without_a_part_per_fragment() -> None:
+    h, peer = opened()
+    for _ in range(5000):
+        peer.send(BytesMessage(data=b"x", message_finished=False))
+    peer.send(BytesMessage(data=b"y", message_finished=True))
+    h.receive(1)
+    assert h.received[1][-1] == {"type": "websocket.receive", "bytes": b"x" * 5000 + b"y"}

@@ -186,3 +186,30 @@ def test_compression_negotiated_or_not(serve: Any, compression: str | None) -> N
         assert extensions is not None and extensions.startswith("permessage-deflate")
     else:
         assert extensions is None
+
+
+def test_ping_flood_from_a_client_that_never_reads_stops_being_read(serve: Any) -> None:
+    """Pongs are queued for a peer that reads nothing: reading pauses and memory stays bounded."""
+    server = serve(apps.ws_echo)
+    key = base64.b64encode(os.urandom(16))
+    ping = b"\x89\x80\x00\x00\x00\x00"  # a masked, empty ping
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        sock.setblocking(False)
+        sent, stalled_since = 0, None
+        limit = 64 * 1024 * 1024
+        pending = ping * 10_000
+        while sent < limit and (stalled_since is None or time.monotonic() - stalled_since < 0.5):
+            try:
+                accepted = sock.send(pending)
+                sent += accepted
+                pending = pending[accepted:] or ping * 10_000  # never cut a frame in two
+                stalled_since = None
+            except BlockingIOError:
+                stalled_since = stalled_since or time.monotonic()
+                time.sleep(0.01)
+    assert sent < limit, f"the server kept reading pings it could not answer: {sent} bytes"
