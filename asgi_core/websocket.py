@@ -126,6 +126,7 @@ class WebSocketStream:
         self._fragments: io.StringIO | bytearray | None = None  # a message arriving in parts
         self._fragment_size = 0
         self._disconnect: dict[str, Any] | None = None
+        self._closed_by_app = False
         self.app_finished = False
         # Keepalive: when the next ping is due, and when an unanswered ping expires.
         self.ping_due: float | None = None
@@ -171,14 +172,16 @@ class WebSocketStream:
         kind = message.get("type")
         state = self._state
         if state in (_CLOSED, _CLOSING):
-            if self._disconnect is not None and self._disconnect.get("code") == ABNORMAL:
-                raise ClientDisconnected(f"stream {self.stream_id}: the client has disconnected")
-            raise AppProtocolError(f"{kind!r} sent after the WebSocket was closed")
+            if self._closed_by_app:
+                raise AppProtocolError(f"{kind!r} sent after the app closed the WebSocket")
+            # The peer closed, vanished or broke the protocol: the spec's OSError.
+            raise ClientDisconnected(f"stream {self.stream_id}: the WebSocket is closed")
         if state == _CONNECTING:
             if kind == "websocket.accept":
                 self._accept(message)
             elif kind == "websocket.close":
                 # ASGI websocket spec: close before accept is answered with HTTP 403.
+                self._closed_by_app = True
                 self._reject(403, [], b"", True)
             elif kind == "websocket.http.response.start":
                 try:
@@ -217,6 +220,7 @@ class WebSocketStream:
             reason = message.get("reason") or ""
             if type(code) is not int or not isinstance(reason, str):
                 raise AppProtocolError("'websocket.close' needs an int 'code' and a str 'reason'")
+            self._closed_by_app = True
             self.close(code, reason)
         else:
             raise AppProtocolError(f"expected 'websocket.send' or 'websocket.close', got {kind!r}")

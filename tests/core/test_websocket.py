@@ -233,8 +233,16 @@ def test_invalid_app_messages_raise_naming_the_rule() -> None:
     with pytest.raises(AppProtocolError, match=r"expected 'websocket\.send'"):
         h.send(1, {"type": "http.response.start", "status": 200})
     h.send(1, {"type": "websocket.close"})
-    with pytest.raises(AppProtocolError, match="after the WebSocket was closed"):
+    with pytest.raises(AppProtocolError, match="after the app closed the WebSocket"):
         h.send(1, {"type": "websocket.send", "text": "late"})
+
+
+def test_send_after_the_peer_closed_raises_oserror_not_an_app_error() -> None:
+    # The app cannot know the peer's close frame is in: ASGI HTTP spec 2.4's OSError.
+    h, peer = opened()
+    peer.send(CloseConnection(code=1000))
+    with pytest.raises(ClientDisconnected):
+        h.send(1, {"type": "websocket.send", "text": "too late"})
 
 
 def test_send_after_the_peer_vanished_raises_oserror() -> None:
