@@ -61,7 +61,10 @@ def run(wstest: str, backend: list[str], cases: list[str], exclude: list[str]) -
             spec_path.write_text(json.dumps(spec))
             subprocess.run(
                 [wstest, "-m", "fuzzingclient", "-s", str(spec_path)],
-                cwd=out, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                cwd=out,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             results: dict[str, dict] = json.loads((Path(out) / "index.json").read_text())
             return results["asgi-core"]
@@ -83,7 +86,11 @@ def main() -> int:
     exclude = [c for c in args.exclude.split(",") if c]
     results = run(args.wstest, backend, cases, exclude)
     counts: collections.Counter[str] = collections.Counter()
-    for case_id, result in sorted(results.items(), key=lambda kv: [int(p) for p in kv[0].split(".")]):
+
+    def case_order(item: tuple[str, dict]) -> list[int]:
+        return [int(part) for part in item[0].split(".")]
+
+    for case_id, result in sorted(results.items(), key=case_order):
         for key in ("behavior", "behaviorClose"):
             counts[f"{key} {result[key]}"] += 1
         if result["behavior"] != "OK" or result["behaviorClose"] != "OK":
