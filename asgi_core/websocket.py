@@ -126,6 +126,7 @@ class WebSocketStream:
         self._fragments: io.StringIO | bytearray | None = None  # a message arriving in parts
         self._fragment_size = 0
         self._disconnect: dict[str, Any] | None = None
+        self._denial: tuple[int, Headers] = (0, [])  # a denial response's status and headers
         self._closed_by_app = False
         self.app_finished = False
         # Keepalive: when the next ping is due, and when an unanswered ping expires.
@@ -178,7 +179,11 @@ class WebSocketStream:
             raise ClientDisconnected(f"stream {self.stream_id}: the WebSocket is closed")
         if state == _CONNECTING:
             if kind == "websocket.accept":
-                self._accept(message)
+                try:
+                    self._accept(message)
+                except AppProtocolError:
+                    self._reject(500, [], b"", True)
+                    raise
             elif kind == "websocket.close":
                 # ASGI websocket spec: close before accept is answered with HTTP 403.
                 self._closed_by_app = True
@@ -220,6 +225,15 @@ class WebSocketStream:
             reason = message.get("reason") or ""
             if type(code) is not int or not isinstance(reason, str):
                 raise AppProtocolError("'websocket.close' needs an int 'code' and a str 'reason'")
+            if not _sendable_close_code(code):
+                raise AppProtocolError(
+                    f"close code {code} may not be sent (RFC 6455 section 7.4: 1000-1003, "
+                    "1007-1014, or 3000-4999)"
+                )
+            if len(reason.encode("utf-8")) > 123:
+                raise AppProtocolError(
+                    "a close reason is at most 123 bytes of UTF-8 (RFC 6455 5.5)"
+                )
             self._closed_by_app = True
             self.close(code, reason)
         else:
@@ -403,6 +417,11 @@ class WebSocketStream:
                 return
             self.receive_pending -= 1
             self._events.append(AppReceive(self.stream_id, message))
+
+
+def _sendable_close_code(code: int) -> bool:
+    """Codes an endpoint may put in a close frame (RFC 6455 section 7.4.1 and 7.4.2)."""
+    return code in (1000, 1001, 1002, 1003) or 1007 <= code <= 1014 or 3000 <= code <= 4999
 
 
 def _message_data(message: Mapping[str, Any]) -> str | bytes:

@@ -288,3 +288,19 @@ def test_a_flood_of_tiny_fragments_is_reassembled_without_a_part_per_fragment() 
     peer.send(BytesMessage(data=b"y", message_finished=True))
     h.receive(1)
     assert h.received[1][-1] == {"type": "websocket.receive", "bytes": b"x" * 5000 + b"y"}
+
+
+@pytest.mark.parametrize("code", [999, 1004, 1005, 1006, 1015, 2999, 5000])
+def test_close_codes_that_may_not_be_sent_are_refused(code: int) -> None:
+    # RFC 6455 section 7.4: 1005, 1006 and 1015 are never sent; others are reserved.
+    h, _peer = opened()
+    with pytest.raises(AppProtocolError, match="may not be sent"):
+        h.send(1, {"type": "websocket.close", "code": code})
+
+
+def test_invalid_accept_answers_500_and_raises() -> None:
+    h, peer = connected()
+    with pytest.raises(AppProtocolError, match="control character"):
+        h.send(1, {**ACCEPT, "headers": [(b"x", b"a\r\nb")]})
+    (rejection, *_) = peer.events()
+    assert rejection.status_code == 500
