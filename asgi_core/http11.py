@@ -369,10 +369,7 @@ class HTTP11Connection:
     # -- WebSocketWire: the handshake answer and the frames -----------------------------------
 
     def websocket_accepted(self, stream: WebSocketStream, headers: Headers) -> None:
-        if self._server_header is not None:
-            headers.append((b"server", self._server_header))
-        if self._date is not None and self._config.date_header:
-            headers.append((b"date", self._date.value))
+        self._add_server_headers(headers, 0)
         self._response_started = True
         self._write_head(101, headers)
         early = self._h11.trailing_data[0]  # frames the client sent before the 101
@@ -394,16 +391,13 @@ class HTTP11Connection:
                     self._denial_chunked = True
                     headers.append((b"transfer-encoding", b"chunked"))
             headers.append((b"connection", b"close"))
-            if self._server_header is not None and b"server" not in names:
-                headers.append((b"server", self._server_header))
-            if self._date is not None and self._config.date_header and b"date" not in names:
-                headers.append((b"date", self._date.value))
+            present = (HAS_SERVER if b"server" in names else 0) | (
+                HAS_DATE if b"date" in names else 0
+            )
+            self._add_server_headers(headers, present)
             self._write_head(status, headers)
         if self._denial_chunked:
-            if body:
-                self._out += b"%x\r\n%s\r\n" % (len(body), body)
-            if end:
-                self._out += b"0\r\n\r\n"
+            self._write_chunk(body, end)
         else:
             self._out += body
         if end:
@@ -474,10 +468,7 @@ class HTTP11Connection:
             else:
                 self._response_chunked = True
                 headers.append((b"transfer-encoding", b"chunked"))
-        if not flags & HAS_SERVER and self._server_header is not None:
-            headers.append((b"server", self._server_header))
-        if not flags & HAS_DATE and self._date is not None and self._config.date_header:
-            headers.append((b"date", self._date.value))
+        self._add_server_headers(headers, flags)
         if flags & HAS_CONNECTION_CLOSE or self._shutting_down:
             self._keep_alive = False
         elif self._expects_continue and not stream.body_complete:
@@ -488,6 +479,20 @@ class HTTP11Connection:
         self._expects_continue = False
         self._write_head(status, headers)
         self._write_body(stream, body, end)
+
+    def _add_server_headers(self, headers: Headers, present: int) -> None:
+        """``Server`` and ``Date`` unless ``present`` (HAS_* flags) says the app sent them."""
+        if not present & HAS_SERVER and self._server_header is not None:
+            headers.append((b"server", self._server_header))
+        if not present & HAS_DATE and self._date is not None and self._config.date_header:
+            headers.append((b"date", self._date.value))
+
+    def _write_chunk(self, body: bytes, end: bool) -> None:
+        """Chunked framing (RFC 9112 section 7.1); ``end`` adds the last chunk."""
+        if body:
+            self._out += b"%x\r\n%s\r\n" % (len(body), body)
+        if end:
+            self._out += b"0\r\n\r\n"
 
     def _write_head(self, status: int, headers: Headers) -> None:
         """Status line and fields (RFC 9112 section 4); names and values were validated."""
@@ -511,10 +516,7 @@ class HTTP11Connection:
                 self._response_remaining = remaining
                 self._out += body
             elif self._response_chunked:
-                if body:
-                    self._out += b"%x\r\n%s\r\n" % (len(body), body)
-                if end:
-                    self._out += b"0\r\n\r\n"
+                self._write_chunk(body, end)
             else:
                 self._out += body
         if end:
@@ -600,10 +602,7 @@ class HTTP11Connection:
                 (b"connection", b"close"),
                 *(extra_headers or ()),
             ]
-            if self._server_header is not None:
-                headers.append((b"server", self._server_header))
-            if self._date is not None and self._config.date_header:
-                headers.append((b"date", self._date.value))
+            self._add_server_headers(headers, 0)
             self._write_head(status, headers)
             self._out += body
         self._close()
