@@ -41,6 +41,23 @@ class _Server:
         self.tasks: set[asyncio.Task[None]] = set()
 
 
+class _FutureWaiter:
+    """A one-shot waiter on a bare future: lighter than ``asyncio.Event`` on the hot path
+    (a WebSocket app waits once per message)."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._future: asyncio.Future[None] = loop.create_future()
+
+    def set(self) -> None:
+        if not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self) -> None:
+        await self._future
+
+
 class _Connection(asyncio.Protocol, DriverConnection):
     """One TCP connection: the transport's callbacks in, the core's events out."""
 
@@ -102,7 +119,7 @@ class _Connection(asyncio.Protocol, DriverConnection):
         return self.loop.time()
 
     def new_waiter(self) -> Waiter:
-        return asyncio.Event()
+        return _FutureWaiter(self.loop)
 
     def spawn_app(self, stream: AppStream) -> None:
         task = self.loop.create_task(self.run_app(stream))
