@@ -127,10 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"asgi-core: error: {exc}", file=sys.stderr)
         return 2
     from .lifespan import LifespanFailure
-    from .run import run
+    from .run import BackendUnavailable, run
 
     try:
         run(app, config)
+    except BackendUnavailable as exc:
+        print(f"asgi-core: error: {exc}", file=sys.stderr)
+        return 2
     except LifespanFailure as exc:
         print(f"asgi-core: {exc}", file=sys.stderr)
         return EXIT_STARTUP_FAILED

@@ -51,8 +51,26 @@ class ShutdownSignals:
         self.cancel_serving()
 
 
+class BackendUnavailable(Exception):
+    """The chosen backend or loop needs a package that is not installed."""
+
+
+def require(module: str, extra: str) -> None:
+    """Import ``module`` or say which extra of asgi-core installs it."""
+    try:
+        import_module(module)
+    except ImportError:
+        raise BackendUnavailable(
+            f"{module} is not installed: pip install 'asgi-core[{extra}]'"
+        ) from None
+
+
 def run(app: ASGIApp, config: ServerConfig) -> None:
     """Serve with the configured backend until SIGINT or SIGTERM (the CLI's entry point)."""
     raise_open_file_limit()
+    if config.backend == "trio" or config.loop == "trio":
+        require("trio", "trio")
+    if config.loop == "uvloop":
+        require("uvloop", "uvloop")
     backend: Any = import_module(f"{__package__}.{config.backend}")
     backend.run(app, config)

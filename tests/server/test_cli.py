@@ -6,6 +6,7 @@ command line itself (import errors, --help) need no backend.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -174,3 +176,17 @@ def test_a_backend_and_loop_that_do_not_fit_are_refused(flags: list[str]) -> Non
     result = run_cli("helpers.apps:hello", "--app-dir", str(TESTS_DIR), *flags)
     assert result.returncode == 2
     assert "loop" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_backend_whose_package_is_missing_says_how_to_install_it(tmp_path: Path) -> None:
+    # A stand-in "trio" that fails to import, first on the path, plays the missing package.
+    (tmp_path / "trio.py").write_text("raise ImportError('no trio here')\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "asgi_core", "helpers.apps:hello", "--app-dir", str(TESTS_DIR),
+         "--backend", "trio"],
+        capture_output=True, text=True, timeout=30, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "pip install 'asgi-core[trio]'" in result.stderr
+    assert "Traceback" not in result.stderr
