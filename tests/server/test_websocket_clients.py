@@ -213,3 +213,32 @@ def test_ping_flood_from_a_client_that_never_reads_stops_being_read(serve: Any) 
                 stalled_since = stalled_since or time.monotonic()
                 time.sleep(0.01)
     assert sent < limit, f"the server kept reading pings it could not answer: {sent} bytes"
+
+
+def test_app_sending_to_a_client_that_never_reads_is_held_back(serve: Any) -> None:
+    """Write backpressure: the app's send() waits; the server does not queue without bound."""
+    sent: list[int] = []
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        try:
+            for i in range(10_000):
+                await send({"type": "websocket.send", "bytes": b"x" * 65536})
+                sent.append(i)
+        except OSError:
+            pass
+
+    server = serve(app)
+    key = base64.b64encode(os.urandom(16))
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        time.sleep(1.0)
+        stalled_at = len(sent)
+        time.sleep(0.5)
+        assert len(sent) == stalled_at, "send() kept returning for a client that reads nothing"
+        assert stalled_at * 65536 < 64 * 1024 * 1024
