@@ -149,7 +149,6 @@ class HTTPStream:
         "_events",
         "_head",
         "_wire",
-        "app_finished",
         "body_complete",
         "body_delivered",
         "buffered",
@@ -185,7 +184,6 @@ class HTTPStream:
         self.response_state = START
         self._head: tuple[int, Headers, int] | None = None
         self.wants_trailers = False
-        self.app_finished = False
 
     # -- the request side: body in, receive() out --------------------------------------------
 
@@ -350,7 +348,6 @@ class HTTPStream:
 
     def finish(self) -> None:
         """The application's coroutine ended; a response it left unfinished is failed."""
-        self.app_finished = True
         if self.response_state < DONE:
             self.fail()
 

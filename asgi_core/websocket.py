@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 from wsproto.extensions import Extension, PerMessageDeflate
-from wsproto.frame_protocol import CloseReason
 from wsproto.handshake import server_extensions_handshake
 from wsproto.utilities import LocalProtocolError, generate_accept_token
 
@@ -128,7 +127,6 @@ class WebSocketStream:
         self._disconnect: dict[str, Any] | None = None
         self._denial: tuple[int, Headers] = (0, [])  # a denial response's status and headers
         self._closed_by_app = False
-        self.app_finished = False
         # Keepalive: when the next ping is due, and when an unanswered ping expires.
         self.ping_due: float | None = None
         self.pong_due: float | None = None
@@ -145,10 +143,6 @@ class WebSocketStream:
     def accepted(self) -> bool:
         """The handshake succeeded: bytes from the peer are frames now."""
         return self._ws is not None
-
-    @property
-    def closed(self) -> bool:
-        return self._state == _CLOSED
 
     @property
     def queued(self) -> int:
@@ -241,7 +235,6 @@ class WebSocketStream:
 
     def finish(self, error: BaseException | None) -> None:
         """The app returned or raised: before accept that is 403/500; after, a close."""
-        self.app_finished = True
         if self._state == _CONNECTING:
             self._reject(500 if error is not None else 403, [], b"", True)
         elif self._state == _DENYING:
@@ -438,4 +431,4 @@ def _message_data(message: Mapping[str, Any]) -> str | bytes:
     return bytes(data)
 
 
-__all__ = ["CloseReason", "HandshakeError", "WebSocketStream", "WebSocketWire", "check_handshake"]
+__all__ = ["HandshakeError", "WebSocketStream", "WebSocketWire", "check_handshake"]
