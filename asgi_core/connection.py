@@ -26,6 +26,10 @@ class ServerConnection:
     Feed it bytes (``receive_data``), application messages (``app_send``), receive requests
     (``app_receive``), task ends (``app_finished``) and the clock (``handle_timeout``); after
     each call act on ``events()`` in order and write ``data_to_send()``.
+
+    ``scheme`` is "https" over TLS, where ``alpn`` is what the handshake chose and ``tls`` the
+    ASGI TLS extension's dict (``server_cert``, ``client_cert_chain``, ``tls_version``...),
+    put in every scope's ``extensions``.
     """
 
     __slots__ = ("_events", "_protocol")
@@ -39,6 +43,7 @@ class ServerConnection:
         scheme: str = "http",
         alpn: str | None = None,
         state: dict[str, Any] | None = None,
+        tls: dict[str, Any] | None = None,
         date: DateHeader | None = None,
         now: float = 0.0,
     ) -> None:
@@ -52,6 +57,7 @@ class ServerConnection:
             server=server,
             scheme=scheme,
             state=state,
+            tls=tls,
             date=date,
             now=now,
         )

@@ -52,10 +52,12 @@ class HTTP11Connection:
         server: Address,
         scheme: str,
         state: dict[str, Any] | None,
+        tls: dict[str, Any] | None,
         date: DateHeader | None,
         now: float,
     ) -> None:
         self._config = config
+        self._tls = tls
         self._events = events
         self._client = client
         self._server = server
@@ -307,6 +309,8 @@ class HTTP11Connection:
             self._start_websocket(stream_id, request.target, headers, http10)
             return
         extensions: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
+        if self._tls is not None:
+            extensions["tls"] = self._tls
         if trailers:
             extensions["http.response.trailers"] = {}
         scope = http_scope(
@@ -356,7 +360,11 @@ class HTTP11Connection:
             root_path=self._config.root_path,
             state=self._state,
             subprotocols=subprotocols,
-            extensions={"websocket.http.response": {}},
+            extensions=(
+                {"websocket.http.response": {}}
+                if self._tls is None
+                else {"websocket.http.response": {}, "tls": self._tls}
+            ),
         )
         self._events.append(StreamStarted(stream_id, scope))
 
