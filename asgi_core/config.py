@@ -10,7 +10,18 @@ from .errors import ConfigError
 KiB = 1024
 MiB = 1024 * KiB
 
-_NOT_NUMBERS = frozenset({"root_path", "server_header", "date_header", "ws_per_message_deflate"})
+_NOT_NUMBERS = frozenset(
+    {"root_path", "server_header", "date_header", "ws_per_message_deflate", "http2"}
+)
+#: Fields that go into HTTP/2 SETTINGS or WINDOW_UPDATE frames: whole numbers below 2**31.
+_H2_INTS = (
+    "h2_max_concurrent_streams",
+    "h2_max_header_list_size",
+    "h2_max_header_table_size",
+    "h2_connection_window_size",
+    "h2_reset_budget",
+    "h2_control_frame_budget",
+)
 #: Fields where ``None`` turns the limit or timer off.
 _OPTIONAL = frozenset({"max_request_body_size", "ws_ping_interval", "ws_ping_timeout"})
 
@@ -53,16 +64,29 @@ class Config:
     ws_close_timeout: float = 5.0
     #: Offer permessage-deflate (RFC 7692) to clients that ask for it.
     ws_per_message_deflate: bool = True
+    #: Serve HTTP/2: chosen by ALPN over TLS, by its preface or an ``Upgrade: h2c`` otherwise.
+    http2: bool = True
+    #: Streams one HTTP/2 connection may run at once (SETTINGS_MAX_CONCURRENT_STREAMS); a reset
+    #: stream counts until its application returns.
+    h2_max_concurrent_streams: int = 100
+    #: Decoded request header list (SETTINGS_MAX_HEADER_LIST_SIZE); also bounds how much of an
+    #: unfinished header block (CONTINUATION frames) is held.
+    h2_max_header_list_size: int = 64 * KiB
+    #: HPACK dynamic table the client may make us keep (SETTINGS_HEADER_TABLE_SIZE).
+    h2_max_header_table_size: int = 4 * KiB
+    #: Request body all streams of a connection may have in flight (its receive window).
+    #: Each stream's own window is ``max_buffered_body_size``.
+    h2_connection_window_size: int = 1 * MiB
+    #: Streams a client may reset, or have refused, per 10 s before GOAWAY(ENHANCE_YOUR_CALM)
+    #: (Rapid Reset, CVE-2023-44487, and MadeYouReset, CVE-2025-8671).
+    h2_reset_budget: int = 200
+    #: PING, SETTINGS, PRIORITY, unknown and empty DATA frames a client may send per 10 s.
+    h2_control_frame_budget: int = 1000
 
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name in (
-                "root_path",
-                "server_header",
-                "date_header",
-                "ws_per_message_deflate",
-            ):
+            if field.name in _NOT_NUMBERS:
                 continue
             if value is None and field.name in _OPTIONAL:
                 continue
@@ -76,7 +100,13 @@ class Config:
             )
         if self.server_header is not None:
             _check_header_text("server_header", self.server_header)
-        for name in ("date_header", "ws_per_message_deflate"):
+        for name in _H2_INTS:
+            value = getattr(self, name)
+            if type(value) is not int or value >= 2**31:
+                raise ConfigError(f"Config.{name} must be an int below 2**31, not {value!r}")
+        if self.max_buffered_body_size >= 2**31:
+            raise ConfigError("Config.max_buffered_body_size must be below 2**31 (a window size)")
+        for name in ("date_header", "ws_per_message_deflate", "http2"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"Config.{name} must be a bool, not {getattr(self, name)!r}")
 

@@ -1,8 +1,9 @@
 """ServerConnection: the one object a driver talks to, whatever protocol the peer speaks.
 
-It picks the protocol (today HTTP/1.1; HTTP/2 by ALPN or preface arrives with its own module)
-and delegates. Every input takes ``now``, the driver's monotonic clock, so timers are exact and
-tests run on a virtual clock.
+It picks the protocol and delegates: HTTP/2 when TLS's ALPN chose "h2", when a cleartext
+connection opens with the HTTP/2 preface (prior knowledge), or when an HTTP/1.1 request asks
+for ``Upgrade: h2c``; HTTP/1.1 otherwise. Every input takes ``now``, the driver's monotonic
+clock, so timers are exact and tests run on a virtual clock.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from typing import Any
 
 from .config import Config
 from .events import Event
+from .http2 import PREFACE, HTTP2Connection
 from .http11 import HTTP11Connection
 from .httpdate import DateHeader
 from .scope import Address
 
-SUPPORTED_ALPN = ("http/1.1",)
+#: ALPN protocols the core speaks, in the server's order of preference.
+SUPPORTED_ALPN = ("h2", "http/1.1")
+
+_H2C_RESPONSE = b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n"
 
 
 class ServerConnection:
@@ -32,7 +37,7 @@ class ServerConnection:
     put in every scope's ``extensions``.
     """
 
-    __slots__ = ("_events", "_protocol")
+    __slots__ = ("_config", "_context", "_events", "_h2c", "_protocol", "_sniffed", "_sniffing")
 
     def __init__(
         self,
@@ -47,26 +52,67 @@ class ServerConnection:
         date: DateHeader | None = None,
         now: float = 0.0,
     ) -> None:
-        if alpn is not None and alpn not in SUPPORTED_ALPN:
-            raise ValueError(f"unsupported ALPN protocol {alpn!r}; offer one of {SUPPORTED_ALPN}")
+        offered = SUPPORTED_ALPN if config.http2 else SUPPORTED_ALPN[1:]
+        if alpn is not None and alpn not in offered:
+            raise ValueError(f"unsupported ALPN protocol {alpn!r}; offer one of {offered}")
+        self._config = config
         self._events: deque[Event] = deque()
-        self._protocol = HTTP11Connection(
-            config,
-            self._events,
-            client=client,
-            server=server,
-            scheme=scheme,
-            state=state,
-            tls=tls,
-            date=date,
-            now=now,
-        )
+        self._context: dict[str, Any] = {
+            "client": client,
+            "server": server,
+            "scheme": scheme,
+            "state": state,
+            "tls": tls,
+            "date": date,
+        }
+        cleartext = alpn is None and config.http2
+        #: Waiting for the first bytes: the HTTP/2 preface, or HTTP/1.1.
+        self._sniffing = cleartext
+        self._sniffed = b""
+        self._h2c = cleartext
+        self._protocol: HTTP11Connection | HTTP2Connection
+        if alpn == "h2":
+            self._protocol = HTTP2Connection(config, self._events, now=now, **self._context)
+        else:
+            self._protocol = HTTP11Connection(
+                config, self._events, now=now, h2c=cleartext, **self._context
+            )
 
     # -- inputs -------------------------------------------------------------------------------
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes from the peer; ``b""`` means the peer closed its side (EOF)."""
-        self._protocol.receive_data(data, now)
+        if self._sniffing:
+            data = self._sniffed + data
+            if data and len(data) < len(PREFACE) and PREFACE.startswith(data):
+                self._sniffed = data  # could still be the preface
+                return
+            self._sniffing = False
+            self._sniffed = b""
+            if data.startswith(PREFACE):
+                self._h2c = False
+                self._protocol = HTTP2Connection(
+                    self._config, self._events, now=now, **self._context
+                )
+        protocol = self._protocol
+        protocol.receive_data(data, now)
+        if self._h2c and protocol.upgrade is not None:  # type: ignore[union-attr]
+            self._upgrade_to_h2(now)
+
+    def _upgrade_to_h2(self, now: float) -> None:
+        """RFC 7540 section 3.2: 101, then the server preface; the request is stream 1."""
+        self._h2c = False
+        http11 = self._protocol
+        assert isinstance(http11, HTTP11Connection)
+        upgrade = http11.take_upgrade()
+        self._protocol = HTTP2Connection(
+            self._config,
+            self._events,
+            now=now,
+            upgrade=upgrade,
+            output=http11.data_to_send() + _H2C_RESPONSE,
+            **self._context,
+        )
 
     def connection_lost(self, now: float) -> None:
         """The transport is gone: nothing more can be read or written."""

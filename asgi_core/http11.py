@@ -6,6 +6,8 @@ reading) until the response before them is complete. Requests are streams 1, 3, 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections import deque
 from http import HTTPStatus
@@ -24,6 +26,7 @@ from .asgi import (
 from .config import Config
 from .errors import AppProtocolError
 from .events import CloseConnection, Event, StreamStarted
+from .http2 import H2CUpgrade
 from .httpdate import DateHeader
 from .scope import Address, http_scope, websocket_scope
 from .websocket import HandshakeError, WebSocketStream, check_handshake
@@ -55,9 +58,16 @@ class HTTP11Connection:
         tls: dict[str, Any] | None,
         date: DateHeader | None,
         now: float,
+        h2c: bool = False,
     ) -> None:
         self._config = config
         self._tls = tls
+        self._h2c_allowed = h2c
+        #: An ``Upgrade: h2c`` request being read; its body collects in ``_h2c_body``.
+        self._h2c: H2CUpgrade | None = None
+        self._h2c_body = bytearray()
+        #: Set once that request is complete: ``ServerConnection`` switches to HTTP/2.
+        self.upgrade: H2CUpgrade | None = None
         self._events = events
         self._client = client
         self._server = server
@@ -195,6 +205,15 @@ class HTTP11Connection:
         else:  # the head or the body did not arrive in time
             self._reject_request(408)
 
+    def take_upgrade(self) -> H2CUpgrade:
+        """The completed ``Upgrade: h2c`` request, with the bytes that followed it."""
+        upgrade = self.upgrade
+        assert upgrade is not None
+        upgrade.trailing = bytes(self._h11.trailing_data[0])
+        self.closed = True
+        self._arm(_NO_TIMER)
+        return upgrade
+
     def data_to_send(self) -> bytes:
         out = bytes(self._out)
         self._out.clear()
@@ -249,6 +268,7 @@ class HTTP11Connection:
         expects_continue = False
         connection_upgrade = False
         upgrade = b""
+        h2_settings: list[bytes] = []
         for name, value in headers:
             if name == b"content-length":
                 content_length = value
@@ -266,6 +286,8 @@ class HTTP11Connection:
                 expects_continue = not http10 and value.lower() == b"100-continue"
             elif name == b"te" and b"trailers" in value.lower():
                 trailers = True
+            elif name == b"http2-settings":
+                h2_settings.append(value)
         self._http10 = http10
         self._keep_alive = keep_alive
         self._expects_continue = expects_continue
@@ -307,6 +329,16 @@ class HTTP11Connection:
                 return
         if connection_upgrade and b"websocket" in upgrade and request.method == b"GET":
             self._start_websocket(stream_id, request.target, headers, http10)
+            return
+        if (
+            h2_settings
+            and self._h2c_allowed
+            and b"h2c" in upgrade
+            and _h2c_acceptable(headers, h2_settings, content_length, chunked, self._config)
+        ):
+            self._h2c = H2CUpgrade(
+                request.method, request.target, headers, b"", h2_settings[0], b""
+            )
             return
         extensions: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
         if self._tls is not None:
@@ -421,6 +453,9 @@ class HTTP11Connection:
     def _on_body(self, data: bytes) -> None:
         stream = self._stream
         assert stream is not None
+        if self._h2c is not None:
+            self._h2c_body += data
+            return
         self._body_received += len(data)
         limit = self._config.max_request_body_size
         if limit is not None and self._body_received > limit:
@@ -433,6 +468,10 @@ class HTTP11Connection:
     def _on_end_of_request(self) -> None:
         stream = self._stream
         assert stream is not None
+        if self._h2c is not None:
+            self._h2c.body = bytes(self._h2c_body)
+            self.upgrade = self._h2c
+            return
         stream.end_body()
         if stream.response_complete:
             self._next_cycle()
@@ -654,3 +693,31 @@ def _single_content_length(head: bytes | bytearray, end: int) -> bool:
     """True when the raw head has exactly one Content-Length line holding one value."""
     lines = _CONTENT_LENGTH_LINE.findall(head, 0, end if end >= 0 else len(head))
     return len(lines) == 1 and b"," not in lines[0]
+
+
+def _h2c_acceptable(
+    headers: Headers,
+    settings: list[bytes],
+    content_length: bytes | None,
+    chunked: bool,
+    config: Config,
+) -> bool:
+    """Whether to switch to HTTP/2 (RFC 7540 section 3.2; a server may always decline).
+
+    One valid HTTP2-Settings field, named in Connection, and a body small enough to hold
+    while it is read (a chunked or larger one is served over HTTP/1.1 instead).
+    """
+    if len(settings) != 1 or chunked:
+        return False
+    if content_length is not None and int(content_length) > config.max_buffered_body_size:
+        return False
+    if not any(
+        name == b"connection" and b"http2-settings" in value.lower() for name, value in headers
+    ):
+        return False
+    value = settings[0].strip()
+    try:
+        decoded = base64.urlsafe_b64decode(value + b"=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return len(decoded) % 6 == 0  # RFC 9113 section 6.5.1: 6-byte settings

@@ -62,8 +62,13 @@ class HandshakeError(Exception):
         self.headers = headers or []
 
 
-def check_handshake(headers: Headers) -> tuple[bytes, list[str], list[str]]:
-    """The key, subprotocols and extension offers of an RFC 6455 section 4.2.1 handshake."""
+def check_handshake(
+    headers: Headers, *, key_required: bool = True
+) -> tuple[bytes, list[str], list[str]]:
+    """The key, subprotocols and extension offers of an RFC 6455 section 4.2.1 handshake.
+
+    Over HTTP/2 (RFC 8441 section 5) there is no key: ``key_required`` is False.
+    """
     key = b""
     version = b""
     subprotocols: list[str] = []
@@ -81,6 +86,8 @@ def check_handshake(headers: Headers) -> tuple[bytes, list[str], list[str]]:
         # RFC 6455 section 4.4: answer with the versions this server speaks.
         raise HandshakeError(426, "unsupported WebSocket version",
                              [(b"sec-websocket-version", b"13")])  # fmt: skip
+    if not key_required:
+        return key, subprotocols, extensions
     try:
         if len(base64.b64decode(key, validate=True)) != 16:
             raise ValueError
@@ -107,7 +114,7 @@ class WebSocketStream:
         events: deque[Event],
         config: Config,
         *,
-        key: bytes,
+        key: bytes | None,
         subprotocols: list[str],
         extension_offers: list[str],
     ) -> None:
@@ -319,8 +326,10 @@ class WebSocketStream:
                 "'websocket.accept' headers must not set sec-websocket-protocol; "
                 "use the 'subprotocol' key"
             )
-        response = [(b"upgrade", b"websocket"), (b"connection", b"Upgrade"),
-                    (b"sec-websocket-accept", generate_accept_token(self._key))]  # fmt: skip
+        response: Headers = []
+        if self._key is not None:  # HTTP/1.1; RFC 8441 section 5 has no key nor upgrade
+            response = [(b"upgrade", b"websocket"), (b"connection", b"Upgrade"),
+                        (b"sec-websocket-accept", generate_accept_token(self._key))]  # fmt: skip
         if subprotocol is not None:
             response.append((b"sec-websocket-protocol", subprotocol.encode("ascii")))
         extensions: list[Extension] = []

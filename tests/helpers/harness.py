@@ -137,3 +137,129 @@ class WebSocketPeer:
 
     def send(self, event: Any) -> None:
         self.h.feed(self.ws.send(event))
+
+
+class H2Peer:
+    """An h2 client on the other end of a ``Harness``: requests, frames, and what came back.
+
+    Every call exchanges bytes both ways until neither side has more to say, so SETTINGS and
+    PING acks and WINDOW_UPDATEs flow as they would on a socket.
+    """
+
+    def __init__(self, harness: Harness, *, settings: dict[int, int] | None = None,
+                 preface: bool = True) -> None:  # fmt: skip
+        import h2.config
+        import h2.connection
+
+        self.h = harness
+        self.h2 = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding=None)
+        )
+        if settings:
+            self.h2.local_settings.update(settings)
+        self.seen = 0
+        self.log: list[Any] = []
+        self.headers: dict[int, list[list[tuple[bytes, bytes]]]] = defaultdict(list)
+        self.data: dict[int, bytearray] = defaultdict(bytearray)
+        self.ended: set[int] = set()
+        self.resets: dict[int, int] = {}
+        self.pushes: dict[int, list[tuple[bytes, bytes]]] = {}
+        self.goaway: Any = None
+        self.read = True  # False: the client stops returning windows for what it receives
+        self.unsent: dict[int, tuple[bytearray, bool]] = {}  # body waiting for window
+        if preface:
+            self.h2.initiate_connection()
+            self.flush()
+
+    def flush(self) -> H2Peer:
+        """Send what the client has queued, then take in what the server answered."""
+        for _ in range(1000):
+            self._send_unsent()
+            out = self.h2.data_to_send()
+            if out:
+                self.h.feed(out)
+            if not self.pull() and not self.h2.data_to_send():
+                break
+        return self
+
+    def pull(self) -> bool:
+        """Parse what the server wrote since the last call; True if anything was new."""
+        import h2.events
+
+        new = bytes(self.h.output[self.seen :])
+        self.seen = len(self.h.output)
+        if not new:
+            return False
+        for event in self.h2.receive_data(new):
+            self.log.append(event)
+            if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived,
+                                  h2.events.InformationalResponseReceived)):  # fmt: skip
+                self.headers[event.stream_id].append(list(event.headers))
+            elif isinstance(event, h2.events.DataReceived):
+                self.data[event.stream_id] += event.data
+                if self.read:
+                    self.h2.acknowledge_received_data(
+                        event.flow_controlled_length, event.stream_id
+                    )
+            elif isinstance(event, h2.events.StreamEnded):
+                self.ended.add(event.stream_id)
+            elif isinstance(event, h2.events.StreamReset):
+                self.resets[event.stream_id] = int(event.error_code)
+            elif isinstance(event, h2.events.PushedStreamReceived):
+                self.pushes[event.pushed_stream_id] = list(event.headers)
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                self.goaway = event
+        return True
+
+    def request(
+        self,
+        path: str = "/",
+        method: str = "GET",
+        headers: list[tuple[bytes, bytes]] | None = None,
+        body: bytes = b"",
+        end: bool = True,
+        authority: bytes = b"example.com",
+    ) -> int:
+        stream_id: int = self.h2.get_next_available_stream_id()
+        fields = [(b":method", method.encode()), (b":scheme", b"http"),
+                  (b":authority", authority), (b":path", path.encode())]  # fmt: skip
+        self.h2.send_headers(stream_id, fields + list(headers or []), end_stream=end and not body)
+        if body:
+            self.send_body(stream_id, body, end)
+        self.flush()
+        return stream_id
+
+    def send_body(self, stream_id: int, body: bytes, end: bool = True) -> None:
+        """Queue request body; it goes out as the server's windows allow."""
+        self.unsent[stream_id] = (bytearray(body), end)
+        self.flush()
+
+    def _send_unsent(self) -> None:
+        for stream_id, (body, end) in list(self.unsent.items()):
+            if stream_id in self.resets:
+                del self.unsent[stream_id]
+                continue
+            window = self.h2.local_flow_control_window(stream_id)
+            size = min(window, self.h2.max_outbound_frame_size, len(body))
+            if size <= 0 and body:
+                continue
+            piece = bytes(body[:size])
+            del body[:size]
+            last = not body
+            self.h2.send_data(stream_id, piece, end_stream=last and end)
+            if last:
+                del self.unsent[stream_id]
+
+    def status(self, stream_id: int) -> int:
+        """The final status of a stream's response."""
+        for block in self.headers[stream_id]:
+            status = dict(block).get(b":status")
+            if status is not None and not status.startswith(b"1"):
+                return int(status)
+        raise AssertionError(f"no final response on stream {stream_id}")
+
+    def response_headers(self, stream_id: int) -> dict[bytes, bytes]:
+        for block in self.headers[stream_id]:
+            if not dict(block).get(b":status", b"1").startswith(b"1"):
+                return dict(block)
+        raise AssertionError(f"no final response on stream {stream_id}")
