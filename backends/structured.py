@@ -233,7 +233,8 @@ class StructuredConnection(DriverConnection):
 
     async def drain(self) -> None:
         while self.write_blocked and not self.transport_closed:
-            self._drained = self.runtime.event()
+            if self._drained.is_set():  # shared: every stream's send() may wait on it
+                self._drained = self.runtime.event()
             await self._drained.wait()
 
     async def run_in_thread(self, function: Callable[..., T], *args: Any) -> T:
