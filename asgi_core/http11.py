@@ -717,7 +717,7 @@ def _h2c_acceptable(
         return False
     value = settings[0].strip()
     try:
-        decoded = base64.urlsafe_b64decode(value + b"=" * (-len(value) % 4))
+        decoded = base64.b64decode(value + b"=" * (-len(value) % 4), b"-_", validate=True)
     except (binascii.Error, ValueError):
         return False
     return len(decoded) % 6 == 0  # RFC 9113 section 6.5.1: 6-byte settings

@@ -530,8 +530,10 @@ class HTTP2Connection:
             stream.disconnect()
         if ws is not None:
             ws.connection_lost()
-        if event.remote_reset and unfinished and not self._resets.spend(self._now):
-            self._goaway(ErrorCodes.ENHANCE_YOUR_CALM)  # Rapid Reset (CVE-2023-44487)
+        # Rapid Reset (CVE-2023-44487) is the client's RST_STREAM; MadeYouReset (CVE-2025-8671)
+        # a frame that makes h2 reset the stream (remote_reset False): both spend the budget.
+        if unfinished and not self._resets.spend(self._now):
+            self._goaway(ErrorCodes.ENHANCE_YOUR_CALM)
 
     def _check_header_block(self) -> None:
         """CONTINUATION flood (CVE-2024-27316): h2 buffers up to 64 frames of a header block;

@@ -155,8 +155,6 @@ class H2Peer:
         self.h2 = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding=None)
         )
-        if settings:
-            self.h2.local_settings.update(settings)
         self.seen = 0
         self.log: list[Any] = []
         self.headers: dict[int, list[list[tuple[bytes, bytes]]]] = defaultdict(list)
@@ -169,6 +167,8 @@ class H2Peer:
         self.unsent: dict[int, tuple[bytearray, bool]] = {}  # body waiting for window
         if preface:
             self.h2.initiate_connection()
+            if settings:
+                self.h2.update_settings(settings)
             self.flush()
 
     def flush(self) -> H2Peer:
@@ -198,9 +198,7 @@ class H2Peer:
             elif isinstance(event, h2.events.DataReceived):
                 self.data[event.stream_id] += event.data
                 if self.read:
-                    self.h2.acknowledge_received_data(
-                        event.flow_controlled_length, event.stream_id
-                    )
+                    self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             elif isinstance(event, h2.events.StreamEnded):
                 self.ended.add(event.stream_id)
             elif isinstance(event, h2.events.StreamReset):
