@@ -1,0 +1,174 @@
+"""HTTP/2 end to end with real clients (httpx, curl, h2load) on real sockets, every backend.
+
+Cleartext here: prior knowledge (RFC 9113 section 3.3) and the h2c upgrade (RFC 7540
+section 3.2). HTTP/2 over TLS with ALPN is in test_tls.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+from typing import Any
+
+import httpx
+import pytest
+from helpers import apps
+
+needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+needs_h2load = pytest.mark.skipif(
+    shutil.which("h2load") is None, reason="h2load (nghttp2-client) is not installed"
+)
+
+
+async def scope_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers with the scope's protocol facts as JSON, after reading the whole body."""
+    if scope["type"] != "http":
+        return
+    size = 0
+    while True:
+        message = await receive()
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    facts = {
+        "http_version": scope["http_version"],
+        "method": scope["method"],
+        "path": scope["path"],
+        "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
+        "extensions": sorted(scope["extensions"]),
+        "body_size": size,
+    }
+    body = json.dumps(facts).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
+
+
+async def big_response(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A 10 MiB body in 64 KiB pieces: every byte and the END_STREAM must arrive."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200})
+    piece = b"0123456789abcdef" * 4096
+    for _ in range(160):
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+    await send({"type": "http.response.body", "body": b"end"})
+
+
+async def trailers_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "trailers": True})
+    await send({"type": "http.response.body", "body": b"with trailers"})
+    await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"42")]})
+
+
+def h2_client() -> httpx.Client:
+    return httpx.Client(http1=False, http2=True, timeout=30)
+
+
+def test_httpx_prior_knowledge_gets_an_http_2_scope(serve: Any) -> None:
+    """RFC 9113 section 3.3: the preface on a cleartext port; ASGI scope http_version "2"."""
+    server = serve(scope_app)
+    with h2_client() as client:
+        response = client.post(server.url + "/a%20b?x=1", content=b"q" * 100_000)
+    assert response.http_version == "HTTP/2"
+    facts = response.json()
+    assert facts["http_version"] == "2"
+    assert facts["method"] == "POST"
+    assert facts["path"] == "/a b"
+    assert facts["body_size"] == 100_000
+    assert facts["headers"][0] == ["host", f"127.0.0.1:{server.port}"]
+    assert "http.response.trailers" in facts["extensions"]
+    assert response.headers["server"] == "asgi-core"
+
+
+def test_many_concurrent_streams_on_one_connection(serve: Any) -> None:
+    """Streams run concurrently: 60 uploads echoed at once over one connection (more than
+    the 100 KiB a stream window and the connection window hold at a time)."""
+    server = serve(apps.echo)
+
+    async def run() -> set[tuple[int, int, str]]:
+        async with httpx.AsyncClient(http1=False, http2=True, timeout=30) as client:
+            responses = await asyncio.gather(
+                *[client.post(f"{server.url}/{i}", content=bytes([i]) * 100_000) for i in range(60)]
+            )
+            for i, response in enumerate(responses):
+                assert response.content == bytes([i]) * 100_000
+            return {(r.status_code, len(r.content), r.http_version) for r in responses}
+
+    assert asyncio.run(run()) == {(200, 100_000, "HTTP/2")}
+
+
+def test_large_response_arrives_whole_with_its_end(serve: Any) -> None:
+    """10 MiB through flow control: every byte, then END_STREAM (the body is complete)."""
+    server = serve(big_response)
+    with h2_client() as client:
+        response = client.get(server.url)
+    assert len(response.content) == 160 * 65536 + 3
+    assert response.content.endswith(b"end")
+
+
+def test_one_failing_stream_leaves_the_others_alone(serve: Any) -> None:
+    """A stream whose app raises gets 500; the connection and its other streams go on."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"] == "/boom":
+            raise RuntimeError("boom")
+        await apps.hello(scope, receive, send)
+
+    server = serve(app)
+    with h2_client() as client:
+        assert client.get(server.url + "/boom").status_code == 500
+        response = client.get(server.url + "/fine")
+        assert response.status_code == 200
+        assert response.text == "Hello, world!"
+
+
+@needs_curl
+def test_curl_prior_knowledge_and_trailers(serve: Any) -> None:
+    server = serve(trailers_app)
+    result = subprocess.run(
+        ["curl", "-sS", "--http2-prior-knowledge", "-w", "\\n%{http_version}", server.url],
+        capture_output=True, timeout=30, check=True,
+    )  # fmt: skip
+    body, version = result.stdout.rsplit(b"\n", 1)
+    assert version == b"2"
+    assert body == b"with trailers"
+
+
+@needs_curl
+def test_curl_h2c_upgrade_with_a_body(serve: Any) -> None:
+    """RFC 7540 section 3.2: curl --http2 on http:// asks for Upgrade: h2c."""
+    server = serve(scope_app)
+    result = subprocess.run(
+        ["curl", "-sS", "--http2", "-d", "hello", "-w", "\\n%{http_version}", server.url + "/up"],
+        capture_output=True, timeout=30, check=True,
+    )  # fmt: skip
+    body, version = result.stdout.rsplit(b"\n", 1)
+    assert version == b"2"
+    facts = json.loads(body)
+    assert facts["http_version"] == "2"
+    assert facts["body_size"] == 5
+    assert facts["method"] == "POST"
+
+
+@needs_h2load
+def test_h2load_many_streams_without_errors(serve: Any) -> None:
+    """h2load: 4 connections x 50 concurrent streams, 4000 requests, none failed."""
+    server = serve(apps.hello)
+    result = subprocess.run(
+        ["h2load", "-n", "4000", "-c", "4", "-m", "50", server.url + "/"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    summary = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                        r"(\d+) failed, (\d+) errored", result.stdout)  # fmt: skip
+    assert summary is not None, result.stdout
+    total, _, done, succeeded, failed, errored = map(int, summary.groups())
+    assert (total, done, succeeded, failed, errored) == (4000, 4000, 4000, 0, 0)
+    assert "status codes: 4000 2xx" in result.stdout
