@@ -15,11 +15,14 @@ from ..errors import ConfigError
 Backend = Literal["asyncio", "trio", "anyio"]
 Loop = Literal["auto", "asyncio", "uvloop", "trio"]
 LifespanMode = Literal["auto", "on", "off"]
+CertReqs = Literal["none", "optional", "required"]
 
 BACKENDS: tuple[str, ...] = ("asyncio", "trio", "anyio")
 #: Event loops: asyncio's own, uvloop ("auto" takes it when installed), or trio (anyio only).
 LOOPS: tuple[str, ...] = ("auto", "asyncio", "uvloop", "trio")
 LIFESPAN_MODES: tuple[str, ...] = ("auto", "on", "off")
+#: Client certificates: not asked for, verified when sent, or required and verified.
+CERT_REQS: tuple[str, ...] = ("none", "optional", "required")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,18 @@ class ServerConfig:
     backlog: int = 2048
     access_log: bool = True
     protocol: Config = field(default_factory=Config)
+    #: PEM certificate chain (the server's certificate first); serving TLS when set.
+    ssl_certfile: str | None = None
+    #: PEM private key, when it is not in ``ssl_certfile``.
+    ssl_keyfile: str | None = None
+    ssl_keyfile_password: str | None = None
+    #: PEM CA certificates that client certificates are verified against.
+    ssl_ca_certs: str | None = None
+    ssl_cert_reqs: CertReqs = "none"
+    #: OpenSSL cipher string for TLS 1.2; None: ECDHE with AEAD only (RFC 9113 section 9.2.2).
+    ssl_ciphers: str | None = None
+    #: Seconds a new connection has to finish its TLS handshake before it is closed.
+    tls_handshake_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -54,3 +69,31 @@ class ServerConfig:
             raise ConfigError(f"graceful_timeout must be >= 0, not {self.graceful_timeout!r}")
         if type(self.backlog) is not int or self.backlog < 1:
             raise ConfigError(f"backlog must be a positive int, not {self.backlog!r}")
+        self._check_tls()
+
+    @property
+    def tls(self) -> bool:
+        """Connections are served over TLS (``ssl_certfile`` is set)."""
+        return self.ssl_certfile is not None
+
+    def _check_tls(self) -> None:
+        if self.ssl_cert_reqs not in CERT_REQS:
+            raise ConfigError(
+                f"ssl_cert_reqs must be one of {CERT_REQS}, not {self.ssl_cert_reqs!r}"
+            )
+        timeout = self.tls_handshake_timeout
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise ConfigError(f"tls_handshake_timeout must be > 0, not {timeout!r}")
+        if self.ssl_ciphers is not None and not self.ssl_ciphers.strip():
+            raise ConfigError("ssl_ciphers must not be empty")
+        if self.ssl_certfile is None:
+            for name in ("ssl_keyfile", "ssl_keyfile_password", "ssl_ca_certs", "ssl_ciphers"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"{name} needs ssl_certfile (the server's certificate)")
+            if self.ssl_cert_reqs != "none":
+                raise ConfigError("ssl_cert_reqs needs ssl_certfile (the server's certificate)")
+        elif self.ssl_cert_reqs != "none" and self.ssl_ca_certs is None:
+            raise ConfigError(
+                f"ssl_cert_reqs {self.ssl_cert_reqs!r} needs ssl_ca_certs to verify client "
+                "certificates against"
+            )

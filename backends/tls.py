@@ -1,0 +1,329 @@
+"""TLS for every driver: the server's ``SSLContext`` and the ASGI ``tls`` extension's dict.
+
+TLS stays in the drivers: the core only hears ``scheme="https"``, the ALPN protocol the
+handshake chose, and the dict asgiref's specs/tls.rst describes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from .. import connection as core_connection
+from ..errors import ConfigError
+from .config import ServerConfig
+
+#: TLS 1.2 suites: ephemeral key exchange and AEAD only, as RFC 9113 section 9.2.2 asks of
+#: HTTP/2 (TLS 1.3 suites are all AEAD and are configured apart by OpenSSL).
+DEFAULT_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+#: ``SSLObject.version()`` names to the protocol's own version numbers (ASGI tls.rst).
+TLS_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+#: OpenSSL's long attribute names to the descriptors RFC 4514 section 3 lists, plus the
+#: numeric OIDs of common attributes it does not (RFC 4514 section 2.3).
+RFC4514_TYPES = {
+    "commonName": "CN",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "streetAddress": "STREET",
+    "domainComponent": "DC",
+    "userId": "UID",
+    "emailAddress": "1.2.840.113549.1.9.1",
+    "serialNumber": "2.5.4.5",
+}
+
+CERT_REQS = {
+    "none": ssl.CERT_NONE,
+    "optional": ssl.CERT_OPTIONAL,
+    "required": ssl.CERT_REQUIRED,
+}
+
+_PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+SSLConnection = ssl.SSLObject | ssl.SSLSocket
+#: A subject as ``getpeercert()`` gives it: RDNs, each a sequence of (type, value) pairs.
+Subject = Sequence[Sequence[tuple[str, str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTLS:
+    """A server's TLS: the context every handshake uses and what each ``tls`` dict repeats."""
+
+    context: ssl.SSLContext
+    #: The server's certificate as PEM (the first one in the certificate file).
+    server_cert: str | None
+    #: OpenSSL cipher names to their 16-bit TLS cipher suite numbers.
+    cipher_suites: dict[str, int]
+    handshake_timeout: float
+
+    @classmethod
+    def from_config(cls, config: ServerConfig) -> ServerTLS | None:
+        """The TLS of ``config``, or None without a certificate; ConfigError names a bad file."""
+        if config.ssl_certfile is None:
+            return None
+        context = create_context(config)
+        return cls(
+            context=context,
+            server_cert=_first_certificate(config.ssl_certfile),
+            cipher_suites={c["name"]: c["id"] & 0xFFFF for c in context.get_ciphers()},
+            handshake_timeout=config.tls_handshake_timeout,
+        )
+
+    def alpn(self, conn: SSLConnection) -> str:
+        """The protocol the handshake chose; a client that offered none speaks HTTP/1.1."""
+        return conn.selected_alpn_protocol() or "http/1.1"
+
+    def extension(self, conn: SSLConnection) -> dict[str, Any]:
+        """The ASGI ``tls`` extension's dict for a connection whose handshake is done."""
+        leaf = conn.getpeercert(binary_form=True)
+        parsed = conn.getpeercert() if leaf else None  # empty unless verified
+        subject = parsed.get("subject") if parsed else None
+        cipher = conn.cipher()
+        version = conn.version()
+        return {
+            "server_cert": self.server_cert,
+            "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der) for der in _peer_chain(conn)],
+            "client_cert_name": rfc4514_name(cast(Subject, subject)) if subject else None,
+            # A certificate that fails verification fails the handshake: none gets this far.
+            "client_cert_error": None,
+            "tls_version": None if version is None else TLS_VERSIONS.get(version),
+            "cipher_suite": None if cipher is None else self.cipher_suites.get(cipher[0]),
+        }
+
+
+def create_context(config: ServerConfig) -> ssl.SSLContext:
+    """A server context: TLS 1.2 or later, no compression or renegotiation (RFC 9113 section
+    9.2.1), and ALPN offering what the core speaks, in its order of preference."""
+    certfile = config.ssl_certfile
+    if certfile is None:
+        raise ConfigError("TLS needs a certificate file")
+    for kind, path in (
+        ("certificate", certfile),
+        ("key", config.ssl_keyfile),
+        ("CA certificates", config.ssl_ca_certs),
+    ):
+        if path is not None:
+            _check_readable(kind, path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
+    try:
+        context.set_ciphers(config.ssl_ciphers or DEFAULT_CIPHERS)
+    except ssl.SSLError as exc:
+        raise ConfigError(f"no cipher matches {config.ssl_ciphers!r}: {exc}") from None
+    context.set_alpn_protocols(alpn_protocols(config))
+    keyfile = config.ssl_keyfile
+    password = config.ssl_keyfile_password
+    try:
+        context.load_cert_chain(
+            certfile,
+            keyfile,
+            password if password is not None else _no_password(keyfile or certfile),
+        )
+    except ssl.SSLError as exc:
+        files = repr(certfile) if keyfile is None else f"{certfile!r} with key {keyfile!r}"
+        raise ConfigError(
+            f"cannot load the TLS certificate {files} (not PEM, a key that does not match, "
+            f"or a wrong password): {exc}"
+        ) from None
+    if config.ssl_ca_certs is not None:
+        try:
+            context.load_verify_locations(config.ssl_ca_certs)
+        except ssl.SSLError as exc:
+            raise ConfigError(
+                f"cannot load the CA certificates {config.ssl_ca_certs!r}: {exc}"
+            ) from None
+    context.verify_mode = CERT_REQS[config.ssl_cert_reqs]
+    return context
+
+
+def alpn_protocols(config: ServerConfig) -> list[str]:
+    """What the core speaks, read from it at run time, in its order of preference; "h2" only
+    while the protocol config allows HTTP/2 (a core without that switch allows it)."""
+    http2 = getattr(config.protocol, "http2", True)
+    return [name for name in core_connection.SUPPORTED_ALPN if name != "h2" or http2]
+
+
+def rfc4514_name(subject: Subject) -> str:
+    """A subject from ``getpeercert()`` as an RFC 4514 string (last RDN first)."""
+    return ",".join(
+        "+".join(f"{RFC4514_TYPES.get(kind, kind)}={_escape(value)}" for kind, value in rdn)
+        for rdn in reversed(subject)
+    )
+
+
+def _escape(value: str) -> str:
+    """RFC 4514 section 2.4: special characters anywhere, '#' or space first, space last."""
+    last = len(value) - 1
+    return "".join(
+        "\\00"
+        if ch == "\0"
+        else "\\" + ch
+        if ch in '"+,;<>\\' or (i == 0 and ch in "# ") or (i == last and ch == " ")
+        else ch
+        for i, ch in enumerate(value)
+    )
+
+
+def _peer_chain(conn: SSLConnection) -> list[bytes]:
+    """The client's certificate, then the chain it sent (Python 3.13+ can tell the chain)."""
+    leaf = conn.getpeercert(binary_form=True)
+    if not leaf:
+        return []
+    get_chain = getattr(conn, "get_unverified_chain", None)
+    chain: list[bytes] = [bytes(der) for der in get_chain()] if get_chain is not None else []
+    if not chain or chain[0] != leaf:
+        chain.insert(0, leaf)
+    return chain
+
+
+def _first_certificate(certfile: str) -> str | None:
+    """The first certificate of a PEM file (the server's own), normalised through DER."""
+    with open(certfile, encoding="ascii", errors="replace") as file:
+        match = _PEM_CERTIFICATE.search(file.read())
+    if match is None:
+        return None
+    return ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(match.group()))
+
+
+def _check_readable(kind: str, path: str) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot read the TLS {kind} file {path!r}: {exc.strerror}") from None
+
+
+def _no_password(keyfile: str) -> Callable[[], str]:
+    """Stands in for a missing password: OpenSSL would otherwise prompt on the terminal."""
+
+    def refuse() -> str:
+        raise ConfigError(
+            f"the TLS key in {keyfile!r} is encrypted: give its password (--keyfile-password)"
+        )
+
+    return refuse
+
+
+RawReceive = Callable[[Any, int], Awaitable[bytes]]
+RawSend = Callable[[Any, bytes], Awaitable[bool]]
+
+
+class TLSStream:
+    """TLS over a runtime's raw socket through memory BIOs (the trio and anyio drivers).
+
+    The socket is read only when ``receive`` is called, so read backpressure survives TLS; one
+    task at a time sends what the ``SSLObject`` produced, so records leave in order.
+    """
+
+    __slots__ = ("_event", "_incoming", "_outgoing", "_raw", "_receive", "_send", "_sending", "ssl")
+
+    def __init__(
+        self,
+        context: ssl.SSLContext,
+        raw: Any,
+        receive: RawReceive,
+        send: RawSend,
+        event: Callable[[], Any],
+    ) -> None:
+        self._raw = raw
+        self._receive = receive
+        self._send = send
+        self._event = event
+        self._sending: Any = None  # the event set when the sender in progress is done
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self.ssl = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
+
+    @classmethod
+    async def accept(
+        cls,
+        context: ssl.SSLContext,
+        raw: Any,
+        receive: RawReceive,
+        send: RawSend,
+        event: Callable[[], Any],
+        read_size: int,
+    ) -> TLSStream | None:
+        """The server's handshake on ``raw``: the stream, or None if the client left first.
+
+        Raises ``ssl.SSLError`` (after sending the alert) when the handshake fails. The
+        ``SSLObject`` is made only once the client has sent something: a connection that
+        never does costs no TLS state. The caller bounds the time this takes.
+        """
+        data = await receive(raw, read_size)
+        if not data:
+            return None
+        stream = cls(context, raw, receive, send, event)
+        stream._incoming.write(data)
+        while True:
+            try:
+                stream.ssl.do_handshake()
+            except ssl.SSLWantReadError:
+                if not await stream._flush():
+                    return None
+                data = await receive(raw, read_size)
+                if not data:
+                    return None
+                stream._incoming.write(data)
+                continue
+            except ssl.SSLError:
+                await stream._flush()  # the alert tells the client why
+                raise
+            return stream if await stream._flush() else None
+
+    async def receive(self, size: int) -> bytes:
+        """Up to ``size`` bytes of plaintext; b"" once the peer has closed or gone."""
+        while True:
+            try:
+                return self.ssl.read(size)
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLError:  # close_notify, an EOF without one, or a broken record
+                return b""
+            if self._outgoing.pending and not await self._flush():  # e.g. a KeyUpdate answer
+                return b""
+            data = await self._receive(self._raw, size)
+            if not data:
+                return b""
+            self._incoming.write(data)
+
+    async def send(self, data: bytes) -> bool:
+        """Encrypt and send ``data``: True, or False when the peer is gone."""
+        try:
+            self.ssl.write(data)
+        except ssl.SSLError:
+            return False
+        return await self._flush()
+
+    async def send_close_notify(self) -> None:
+        """Tell the peer no more data follows (RFC 8446 section 6.1) without awaiting its own."""
+        # unwrap() writes ours, then raises SSLWantReadError: the peer's has not come.
+        with contextlib.suppress(ssl.SSLError):
+            self.ssl.unwrap()
+        await self._flush()
+
+    async def _flush(self) -> bool:
+        """Send what the ``SSLObject`` wrote, one sender at a time."""
+        while self._sending is not None:
+            await self._sending.wait()
+        outgoing = self._outgoing
+        if not outgoing.pending:
+            return True
+        self._sending = done = self._event()
+        try:
+            while outgoing.pending:
+                if not await self._send(self._raw, outgoing.read()):
+                    return False
+        finally:
+            self._sending = None
+            done.set()
+        return True
