@@ -20,6 +20,7 @@ from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifespan import LifespanFailure, LifespanRunner
 from .run import SHUTDOWN_SIGNALS, OnReady, ShutdownSignals, report_ready
 from .sockets import bind_socket, socket_address
+from .tls import ServerTLS
 
 T = TypeVar("T")
 
@@ -29,10 +30,14 @@ __all__ = ["LifespanFailure", "run", "serve"]
 class _Server:
     """What every connection of one server shares."""
 
-    def __init__(self, app: ASGIApp, config: ServerConfig, state: dict[str, Any]) -> None:
+    def __init__(
+        self, app: ASGIApp, config: ServerConfig, state: dict[str, Any], tls: ServerTLS | None
+    ) -> None:
         self.app = app
         self.config = config
         self.state = state
+        self.tls = tls
+        self.stopping = False
         self.loop = asyncio.get_running_loop()
         self.date = DateHeader(time.time())
         self.connections: set[_Connection] = set()
@@ -71,13 +76,18 @@ class _Connection(asyncio.Protocol, DriverConnection):
     # -- transport callbacks ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """A new connection; over TLS asyncio calls this once the handshake is done."""
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         server = self.server
+        tls = server.tls
+        ssl_object = None if tls is None else transport.get_extra_info("ssl_object")
         core = ServerConnection(
             server.config.protocol,
             client=socket_address(transport.get_extra_info("peername")),
             server=socket_address(transport.get_extra_info("sockname")),
-            scheme="http",
+            scheme="http" if ssl_object is None else "https",
+            alpn=None if tls is None or ssl_object is None else tls.alpn(ssl_object),
+            tls=None if tls is None or ssl_object is None else tls.extension(ssl_object),
             state=server.state,
             date=server.date,
             now=self.loop.time(),
@@ -86,6 +96,8 @@ class _Connection(asyncio.Protocol, DriverConnection):
         server.connections.add(self)
         server.all_closed.clear()
         self.pump()
+        if server.stopping:  # its handshake ended after the shutdown began
+            self.shutdown()
 
     def data_received(self, data: bytes) -> None:
         self.core.receive_data(data, self.loop.time())
@@ -201,11 +213,16 @@ async def serve(app: ASGIApp, config: ServerConfig, *, on_ready: OnReady | None 
 async def _serve_started(
     app: ASGIApp, config: ServerConfig, state: dict[str, Any], on_ready: OnReady | None
 ) -> None:
-    server = _Server(app, config, state)
+    tls = ServerTLS.from_config(config)
+    server = _Server(app, config, state, tls)
     loop = server.loop
     sock = bind_socket(config.host, config.port, config.backlog)
     listener = await loop.create_server(
-        lambda: _Connection(server), sock=sock, backlog=config.backlog
+        lambda: _Connection(server),
+        sock=sock,
+        backlog=config.backlog,
+        ssl=None if tls is None else tls.context,
+        ssl_handshake_timeout=None if tls is None else tls.handshake_timeout,
     )
     date_timer: asyncio.TimerHandle | None = None
 
@@ -216,9 +233,11 @@ async def _serve_started(
 
     tick()
     try:
-        report_ready(on_ready, [s.getsockname() for s in listener.sockets])
+        names = [s.getsockname() for s in listener.sockets]
+        report_ready(on_ready, names, "http" if tls is None else "https")
         await asyncio.Future()  # until cancelled
     finally:
+        server.stopping = True
         listener.close()
         for connection in list(server.connections):
             connection.shutdown()

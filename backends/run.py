@@ -19,12 +19,14 @@ OnReady = Callable[[list[Address]], object]
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def report_ready(on_ready: OnReady | None, socknames: list[Any]) -> list[Address]:
+def report_ready(
+    on_ready: OnReady | None, socknames: list[Any], scheme: str = "http"
+) -> list[Address]:
     """Log where the server listens (tests and scripts read this line) and tell ``on_ready``."""
     addresses = [a for a in map(socket_address, socknames) if a is not None]
     for host, port in addresses:
         shown = f"[{host}]" if ":" in host else host
-        logger.info("Serving on http://%s:%d (pid %d)", shown, port, os.getpid())
+        logger.info("Serving on %s://%s:%d (pid %d)", scheme, shown, port, os.getpid())
     if on_ready is not None:
         on_ready(addresses)
     return addresses
