@@ -9,8 +9,9 @@ differently; ``trio.py`` and ``anyio.py`` each supply one.
 
 from __future__ import annotations
 
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -23,12 +24,15 @@ from .lifespan import LifespanRunner
 from .logs import logger
 from .run import SHUTDOWN_SIGNALS, OnReady, ShutdownSignals, report_ready
 from .sockets import bind_socket, socket_address
+from .tls import ServerTLS, TLSStream
 
 T = TypeVar("T")
 
 READ_SIZE = 64 * 1024
 #: Bytes queued for a socket before an app's ``send()`` waits for the writer.
 WRITE_HIGH_WATER = 64 * 1024
+#: Seconds a TLS close_notify may take to leave before the socket is closed without it.
+CLOSE_NOTIFY_TIMEOUT = 1.0
 
 
 class TaskGroup(Protocol):
@@ -65,12 +69,19 @@ class StructuredServer:
     """What every connection of one server shares."""
 
     def __init__(
-        self, runtime: Runtime, app: ASGIApp, config: ServerConfig, state: dict[str, Any]
+        self,
+        runtime: Runtime,
+        app: ASGIApp,
+        config: ServerConfig,
+        state: dict[str, Any],
+        tls: ServerTLS | None,
     ) -> None:
         self.runtime = runtime
         self.app = app
         self.config = config
         self.state = state
+        self.tls = tls
+        self.stopping = False
         self.date = DateHeader(time.time())
         self.connections: set[StructuredConnection] = set()
         self.all_closed = runtime.event()
@@ -94,6 +105,11 @@ class StructuredConnection(DriverConnection):
         self.server = server
         self.runtime = runtime = server.runtime
         self.stream = stream
+        self._tls: TLSStream | None = None
+        self._receive: Callable[[int], Awaitable[bytes]] = lambda size: runtime.receive(
+            stream, size
+        )
+        self._send: Callable[[bytes], Awaitable[bool]] = lambda data: runtime.send(stream, data)
         self._out = bytearray()
         self._in_flight = 0
         self._writer_wakeup = runtime.event()
@@ -107,11 +123,26 @@ class StructuredConnection(DriverConnection):
         runtime = self.runtime
         server = self.server
         peer, local = runtime.addresses(self.stream)
+        tls = server.tls
+        if tls is not None:
+            try:
+                self._tls = await self._handshake(tls, peer)
+            finally:
+                if self._tls is None:  # failed, timed out, or cancelled by the shutdown
+                    with runtime.cancel_scope(shield=True):
+                        await self._close_stream()
+            if self._tls is None:
+                return
+            self._receive = self._tls.receive
+            self._send = self._tls.send
+        ssl_object = None if self._tls is None else self._tls.ssl
         core = ServerConnection(
             server.config.protocol,
             client=socket_address(peer),
             server=socket_address(local),
-            scheme="http",
+            scheme="http" if ssl_object is None else "https",
+            alpn=None if tls is None or ssl_object is None else tls.alpn(ssl_object),
+            tls=None if tls is None or ssl_object is None else tls.extension(ssl_object),
             state=server.state,
             date=server.date,
             now=runtime.current_time(),
@@ -123,6 +154,8 @@ class StructuredConnection(DriverConnection):
                 self._apps = apps
                 async with runtime.task_group() as io:
                     self.pump()
+                    if server.stopping:  # its handshake ended after the shutdown began
+                        self.shutdown()
                     io.start_soon(self._read_loop)
                     await self._write_loop()  # returns once the socket is to be closed
                     io.cancel_scope.cancel()
@@ -133,6 +166,28 @@ class StructuredConnection(DriverConnection):
             server.closed(self)
             with runtime.cancel_scope(shield=True):
                 await self._close_stream()
+
+    async def _handshake(self, tls: ServerTLS, peer: Any) -> TLSStream | None:
+        """The TLS handshake within ``tls.handshake_timeout``; None (logged at debug level,
+        the socket left to close) when it fails, times out or the client leaves."""
+        runtime = self.runtime
+        deadline = runtime.current_time() + tls.handshake_timeout
+        stream: TLSStream | None = None
+        with runtime.cancel_scope(deadline=deadline) as scope:
+            try:
+                stream = await TLSStream.accept(
+                    tls.context,
+                    self.stream,
+                    runtime.receive,
+                    runtime.send,
+                    runtime.event,
+                    READ_SIZE,
+                )
+            except ssl.SSLError as exc:
+                logger.debug("TLS handshake with %s failed: %s", peer, exc)
+        if scope.cancelled_caught:
+            logger.debug("TLS handshake with %s timed out", peer)
+        return stream
 
     async def _close_stream(self) -> None:
         try:
@@ -158,7 +213,7 @@ class StructuredConnection(DriverConnection):
                         self._resume_reading = runtime.event()
                         await self._resume_reading.wait()
                     else:
-                        data = await runtime.receive(self.stream, READ_SIZE)
+                        data = await self._receive(READ_SIZE)
                 self._deadline_scope = None
                 if scope.cancelled_caught:
                     self.on_timer()
@@ -178,6 +233,10 @@ class StructuredConnection(DriverConnection):
         while True:
             if not self._out:
                 if self.transport_closed:
+                    if self._tls is not None:
+                        deadline = runtime.current_time() + CLOSE_NOTIFY_TIMEOUT
+                        with runtime.cancel_scope(deadline=deadline):
+                            await self._tls.send_close_notify()
                     return
                 self._writer_wakeup = runtime.event()
                 await self._writer_wakeup.wait()
@@ -185,7 +244,7 @@ class StructuredConnection(DriverConnection):
             data = bytes(self._out)
             self._out.clear()
             self._in_flight = len(data)
-            delivered = await runtime.send(self.stream, data)
+            delivered = await self._send(data)
             self._in_flight = 0
             if not delivered:
                 self.connection_lost()
@@ -298,7 +357,8 @@ async def _serve_started(
     task_status: Any,
     stop_now: Any,
 ) -> None:
-    server = StructuredServer(runtime, app, config, state)
+    tls = ServerTLS.from_config(config)
+    server = StructuredServer(runtime, app, config, state, tls)
     sock = bind_socket(config.host, config.port, config.backlog)
     listener = await runtime.listener(sock)
     # Connections live under a shield: cancelling serve() starts a graceful shutdown, and
@@ -315,10 +375,12 @@ async def _serve_started(
         group = await outer.start(connections)
         outer.start_soon(_accept_loop, runtime, listener, server, group)
         outer.start_soon(_tick_date, runtime, server)
-        task_status.started(report_ready(on_ready, [sock.getsockname()]))
+        scheme = "http" if tls is None else "https"
+        task_status.started(report_ready(on_ready, [sock.getsockname()], scheme))
         try:
             await runtime.sleep_forever()
         finally:
+            server.stopping = True
             with runtime.cancel_scope(shield=True):
                 await listener.aclose()
                 for connection in list(server.connections):
