@@ -9,9 +9,10 @@ from typing import Any
 
 from ..config import Config
 from ..errors import ConfigError
-from .config import BACKENDS, LIFESPAN_MODES, LOOPS, ServerConfig
+from .config import BACKENDS, CERT_REQS, LIFESPAN_MODES, LOOPS, ServerConfig
 from .importer import AppImportError, import_app
 from .logs import LOG_LEVELS, configure_logging
+from .tls import ServerTLS
 
 DEMO_APP = "asgi_core.demo:app"
 EXIT_STARTUP_FAILED = 3
@@ -83,6 +84,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--date-header", action=argparse.BooleanOptionalAction, default=defaults.date_header
     )
+    tls = parser.add_argument_group("TLS", "serve https (and wss) when --certfile is given")
+    tls.add_argument("--certfile", help="PEM certificate chain, the server's certificate first")
+    tls.add_argument("--keyfile", help="PEM private key, when it is not in --certfile")
+    tls.add_argument("--keyfile-password", help="password of an encrypted --keyfile")
+    tls.add_argument("--ca-certs", help="PEM CA certificates to verify client certificates")
+    tls.add_argument(
+        "--cert-reqs",
+        choices=CERT_REQS,
+        default=server_defaults.ssl_cert_reqs,
+        help="ask clients for a certificate: none, optional, or required",
+    )
+    tls.add_argument("--ciphers", help="OpenSSL cipher string for TLS 1.2 (default: ECDHE+AEAD)")
+    tls.add_argument(
+        "--tls-handshake-timeout",
+        type=float,
+        default=server_defaults.tls_handshake_timeout,
+        help="seconds a client has to finish the TLS handshake",
+    )
     return parser
 
 
@@ -114,6 +133,13 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         backlog=args.backlog,
         access_log=args.access_log,
         protocol=protocol,
+        ssl_certfile=args.certfile,
+        ssl_keyfile=args.keyfile,
+        ssl_keyfile_password=args.keyfile_password,
+        ssl_ca_certs=args.ca_certs,
+        ssl_cert_reqs=args.cert_reqs,
+        ssl_ciphers=args.ciphers,
+        tls_handshake_timeout=args.tls_handshake_timeout,
     )
 
 
@@ -122,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level)
     try:
         config = config_from_args(args)
+        ServerTLS.from_config(config)  # a missing or bad certificate: one line, before serving
         app: Any = import_app(args.app, args.app_dir)
     except (ConfigError, AppImportError) as exc:
         print(f"asgi-core: error: {exc}", file=sys.stderr)
