@@ -147,8 +147,8 @@ def create_context(config: ServerConfig) -> ssl.SSLContext:
 
 def alpn_protocols(config: ServerConfig) -> list[str]:
     """What the core speaks, read from it at run time, in its order of preference; "h2" only
-    while the protocol config allows HTTP/2 (a core without that switch allows it)."""
-    http2 = getattr(config.protocol, "http2", True)
+    while ``Config.http2`` is on."""
+    http2 = config.protocol.http2
     return [name for name in core_connection.SUPPORTED_ALPN if name != "h2" or http2]
 
 
