@@ -35,7 +35,10 @@ CLI_BACKENDS = {
 
 
 class ServerThread:
-    """``serve(app, config)`` of one backend, on its own event loop in a background thread."""
+    """``serve(app, config)`` of one backend, on its own event loop in a background thread.
+
+    Options are ``Config`` fields or ``ServerConfig`` fields (``ssl_certfile=...`` serves TLS).
+    """
 
     def __init__(self, app: Any, backend: str, **options: Any) -> None:
         protocol_fields = set(Config.__dataclass_fields__)
@@ -81,7 +84,8 @@ class ServerThread:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.config.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def _run(self) -> None:
         try:
@@ -155,6 +159,7 @@ class ServerProcess:
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
+        self.scheme = ""
         self.host = ""
         self.port = 0
 
@@ -177,9 +182,10 @@ class ServerProcess:
         assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line)
-            match = re.search(r"Serving on http://\[?([^\]\s]+?)\]?:(\d+)", line)
+            match = re.search(r"Serving on (https?)://\[?([^\]\s]+?)\]?:(\d+)", line)
             if match and not self.port:
-                self.host, self.port = match.group(1), int(match.group(2))
+                self.scheme, self.host = match.group(1), match.group(2)
+                self.port = int(match.group(3))
 
     def output(self) -> str:
         return "".join(self.lines)
