@@ -80,14 +80,17 @@ class _Connection(asyncio.Protocol, DriverConnection):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         server = self.server
         tls = server.tls
-        ssl_object = None if tls is None else transport.get_extra_info("ssl_object")
+        scheme, alpn, tls_info = "http", None, None
+        if tls is not None:
+            ssl_object = transport.get_extra_info("ssl_object")
+            scheme, alpn, tls_info = "https", tls.alpn(ssl_object), tls.extension(ssl_object)
         core = ServerConnection(
             server.config.protocol,
             client=socket_address(transport.get_extra_info("peername")),
             server=socket_address(transport.get_extra_info("sockname")),
-            scheme="http" if ssl_object is None else "https",
-            alpn=None if tls is None or ssl_object is None else tls.alpn(ssl_object),
-            tls=None if tls is None or ssl_object is None else tls.extension(ssl_object),
+            scheme=scheme,
+            alpn=alpn,
+            tls=tls_info,
             state=server.state,
             date=server.date,
             now=self.loop.time(),

@@ -124,25 +124,26 @@ class StructuredConnection(DriverConnection):
         server = self.server
         peer, local = runtime.addresses(self.stream)
         tls = server.tls
+        scheme, alpn, tls_info = "http", None, None
         if tls is not None:
             try:
-                self._tls = await self._handshake(tls, peer)
+                self._tls = stream = await self._handshake(tls, peer)
             finally:
                 if self._tls is None:  # failed, timed out, or cancelled by the shutdown
                     with runtime.cancel_scope(shield=True):
                         await self._close_stream()
-            if self._tls is None:
+            if stream is None:
                 return
-            self._receive = self._tls.receive
-            self._send = self._tls.send
-        ssl_object = None if self._tls is None else self._tls.ssl
+            self._receive = stream.receive
+            self._send = stream.send
+            scheme, alpn, tls_info = "https", tls.alpn(stream.ssl), tls.extension(stream.ssl)
         core = ServerConnection(
             server.config.protocol,
             client=socket_address(peer),
             server=socket_address(local),
-            scheme="http" if ssl_object is None else "https",
-            alpn=None if tls is None or ssl_object is None else tls.alpn(ssl_object),
-            tls=None if tls is None or ssl_object is None else tls.extension(ssl_object),
+            scheme=scheme,
+            alpn=alpn,
+            tls=tls_info,
             state=server.state,
             date=server.date,
             now=runtime.current_time(),
