@@ -629,3 +629,86 @@ def test_upgrade_settings_header_is_applied() -> None:
            b"Upgrade: h2c\r\nHTTP2-Settings: " + settings_header + b"\r\n\r\n")  # fmt: skip
     h.send(1, {"type": "http.response.start", "status": 200})
     assert h.send(1, {"type": "http.response.body", "body": b"y" * 100}) is False
+
+
+# -- streams interleaved at random --------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    bodies=st.lists(st.binary(max_size=40_000), min_size=1, max_size=5),
+    answers=st.lists(st.integers(min_value=0, max_value=60_000), min_size=5, max_size=5),
+    order=st.lists(st.integers(min_value=0, max_value=1000), max_size=100),
+    window=st.sampled_from([4096, 65535]),
+)
+def test_interleaved_streams_each_get_their_own_bytes(
+    bodies: list[bytes], answers: list[int], order: list[int], window: int
+) -> None:
+    """Any interleaving of uploads, reads, response pieces and window updates: every app
+    reads exactly its body, every response arrives whole and in order, and a send() told
+    to wait (False) is released exactly once."""
+    h, peer = start(Config(max_buffered_body_size=16384),
+                    settings={SettingCodes.INITIAL_WINDOW_SIZE: window})  # fmt: skip
+    sids = [peer.request(f"/{i}", "POST", end=False) for i in range(len(bodies))]
+    for sid, body in zip(sids, bodies, strict=True):
+        peer.send_body(sid, body)
+    received = {sid: bytearray() for sid in sids}
+    body_done = dict.fromkeys(sids, False)
+    sent = dict.fromkeys(sids, 0)
+    waiting: set[int] = set()
+    started: set[int] = set()
+    reading: set[int] = set()  # a receive() is pending
+    consumed = dict.fromkeys(sids, 0)
+
+    def step(choice: int) -> None:
+        sid = sids[choice % len(sids)]
+        if choice // len(sids) % 2 == 0 and not body_done[sid]:
+            if sid not in reading:
+                reading.add(sid)
+                h.receive(sid)
+        elif sid not in waiting and sent[sid] < answers[sids.index(sid)]:
+            if sid not in started:
+                h.send(sid, {"type": "http.response.start", "status": 200})
+                started.add(sid)
+            size = min(20_000, answers[sids.index(sid)] - sent[sid])
+            if sent[sid] + size == answers[sids.index(sid)] and not body_done[sid]:
+                return  # the last piece waits for the whole body (after it: http.disconnect)
+            piece = bytes([sid % 251]) * size
+            sent[sid] += size
+            more = sent[sid] < answers[sids.index(sid)]
+            if not h.send(sid, {"type": "http.response.body", "body": piece, "more_body": more}):
+                waiting.add(sid)
+        peer.flush()
+        for sid in sids:  # what the pending receive() calls got
+            for message in h.received[sid][consumed[sid] :]:
+                received[sid] += message["body"]
+                body_done[sid] = not message["more_body"]
+                reading.discard(sid)
+            consumed[sid] = len(h.received[sid])
+        for released in h.send_allowed:
+            assert released in waiting, "SendAllowed for a send() that did not wait"
+            waiting.discard(released)
+        h.send_allowed.clear()
+
+    for choice in order:
+        step(choice)
+    for _ in range(2000):  # then finish everything, round-robin
+        if (
+            all(body_done.values())
+            and not waiting
+            and all(sent[s] == answers[i] for i, s in enumerate(sids))
+        ):
+            break
+        for i in range(2 * len(sids)):
+            step(i)
+    for sid in sids:
+        if sid not in started:
+            h.send(sid, {"type": "http.response.start", "status": 200})
+            h.send(sid, {"type": "http.response.body", "body": b""})
+        h.finish(sid)
+    peer.flush()
+    for i, sid in enumerate(sids):
+        assert bytes(received[sid]) == bodies[i]
+        assert bytes(peer.data[sid]) == bytes([sid % 251]) * answers[i]
+        assert sid in peer.ended
+    assert not h.closed
