@@ -20,8 +20,10 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
+from h2.connection import ConnectionInputs, ConnectionState, H2ConnectionStateMachine
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
+from hpack.exceptions import HPACKError, OversizedHeaderListError
 from hyperframe.frame import GoAwayFrame
 
 from .asgi import (
@@ -66,6 +68,26 @@ class H2CUpgrade:
     body: bytes
     settings: bytes
     trailing: bytes
+
+
+class _StateMachine(H2ConnectionStateMachine):
+    """h2's connection states, but a client's GOAWAY leaves the connection open: the client
+    promises no new streams, yet the ones in flight still get their answers (RFC 9113
+    section 6.8), and frames after it are still read (section 7: whatever its code)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._transitions = _TRANSITIONS
+
+
+_TRANSITIONS = {
+    **H2ConnectionStateMachine._transitions,
+    (ConnectionState.IDLE, ConnectionInputs.RECV_GOAWAY): (None, ConnectionState.IDLE),
+    (ConnectionState.SERVER_OPEN, ConnectionInputs.RECV_GOAWAY): (
+        None,
+        ConnectionState.SERVER_OPEN,
+    ),
+}
 
 
 class _Budget:
@@ -146,6 +168,9 @@ class HTTP2Connection:
         self._resets = _Budget(config.h2_reset_budget, now)
         self._control_frames = _Budget(config.h2_control_frame_budget, now)
         self._goaway_sent = False
+        self._goaway_received = False  # the client will open no more streams
+        self._settings_seen = False  # RFC 9113 section 3.4: the preface ends with SETTINGS
+        self._declared_length: dict[int, int] = {}  # request content-length, checked at end
         self._last_stream_id = 0
         self.closed = False
         self._idle_deadline: float | None = now + config.keep_alive_timeout
@@ -168,6 +193,7 @@ class HTTP2Connection:
             SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,  # RFC 8441 section 3
         }
         h2_conn.local_settings = h2.settings.Settings(client=False, initial_values=settings)
+        h2_conn.state_machine = _StateMachine()
         h2_conn.decoder.max_header_list_size = config.h2_max_header_list_size
         h2_conn.decoder.max_allowed_table_size = config.h2_max_header_table_size
         self._h2 = h2_conn
@@ -194,9 +220,14 @@ class HTTP2Connection:
             return
         try:
             events = self._h2.receive_data(data)
-        except h2.exceptions.ProtocolError:
-            self._close()  # h2 queued a GOAWAY with the error's code
+        except h2.exceptions.ProtocolError as exc:
+            self._h2_failed(exc)
             return
+        if not self._settings_seen and events:
+            if type(events[0]) is not h2.events.RemoteSettingsChanged:
+                self._goaway(ErrorCodes.PROTOCOL_ERROR)  # the preface lacked its SETTINGS
+                return
+            self._settings_seen = True
         for event in events:
             self._on_event(event)
             if self.closed:
@@ -266,6 +297,7 @@ class HTTP2Connection:
         self._unacked.pop(stream_id, None)
         self._body_size.pop(stream_id, None)
         self._authority.pop(stream_id, None)
+        self._declared_length.pop(stream_id, None)
         self._send_pending()
         self._after(now)
 
@@ -332,7 +364,7 @@ class HTTP2Connection:
         if kind is h2.events.DataReceived:
             self._on_data(event)  # type: ignore[arg-type]
         elif kind is h2.events.RequestReceived:
-            self._on_request(event.stream_id, event.headers)  # type: ignore[attr-defined]
+            self._on_request(event.stream_id, event.headers, event.stream_ended)  # type: ignore[attr-defined]
         elif kind is h2.events.StreamEnded:
             self._on_stream_ended(event.stream_id)  # type: ignore[attr-defined]
         elif kind is h2.events.WindowUpdated:
@@ -350,12 +382,13 @@ class HTTP2Connection:
             elif kind is h2.events.RemoteSettingsChanged:
                 self._send_pending()  # the initial window may have grown
         elif kind is h2.events.ConnectionTerminated:
-            self._close()  # the client's GOAWAY: it will not read our answers any more
+            # The client's GOAWAY: streams in flight finish, then the connection closes.
+            self._goaway_received = True
         elif kind is h2.events.TrailersReceived:
             pass  # ASGI has no request trailers; StreamEnded follows
 
-    def _on_request(self, stream_id: int, headers: Headers) -> None:
-        if self._goaway_sent:
+    def _on_request(self, stream_id: int, headers: Headers, ended: Any) -> None:
+        if self._goaway_sent or self._goaway_received:
             self._refuse(stream_id)  # RFC 9113 section 6.8: after GOAWAY, not processed
             return
         self._last_stream_id = stream_id
@@ -396,9 +429,19 @@ class HTTP2Connection:
             else:
                 self._answer(stream_id, 501, b"CONNECT is not supported\n")
             return
+        if path[:1] != b"/" and not (method == b"OPTIONS" and path == b"*"):
+            # RFC 9113 section 8.3.1: origin-form, or "*" for OPTIONS; else malformed.
+            self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
+            return
         if authority:
             self._authority[stream_id] = authority
-        content_length = self._declared_length(fields)
+        content_length = _declared_length(fields)
+        if content_length is not None:
+            if ended and content_length:
+                # RFC 9113 section 8.1.1: content-length must match the DATA that came.
+                self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
+                return
+            self._declared_length[stream_id] = content_length
         limit = self._config.max_request_body_size
         if limit is not None and content_length is not None and content_length > limit:
             self._answer(stream_id, 413, b"Content Too Large\n")
@@ -519,6 +562,13 @@ class HTTP2Connection:
     def _on_stream_ended(self, stream_id: int) -> None:
         stream = self._http.get(stream_id)
         if stream is not None:
+            declared = self._declared_length.pop(stream_id, None)
+            if declared is not None and declared != self._body_size.get(stream_id, 0):
+                # RFC 9113 section 8.1.1 (h2 checks only a stream ended by DATA, not trailers).
+                stream.disconnect()
+                self._drop_outbound(stream_id)
+                self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
+                return
             stream.end_body()
             return
         ws = self._websockets.get(stream_id)
@@ -697,9 +747,13 @@ class HTTP2Connection:
             raise AppProtocolError(
                 "'http.response.push' goes after 'http.response.start' and before the last body"
             )
+        h2_conn = self._h2
         if (
             self._goaway_sent
-            or not self._h2.remote_settings.enable_push
+            or self._goaway_received
+            or not h2_conn.remote_settings.enable_push
+            # RFC 9113 section 5.1.2: the client's limit on streams we open.
+            or h2_conn.open_outbound_streams >= h2_conn.remote_settings.max_concurrent_streams
             or len(self._http) + len(self._websockets) >= self._config.h2_max_concurrent_streams
         ):
             return  # a push is a hint: the client can always ask for the resource itself
@@ -855,13 +909,6 @@ class HTTP2Connection:
         if not present & HAS_DATE and self._date is not None and self._config.date_header:
             headers.append((b"date", self._date.value))
 
-    @staticmethod
-    def _declared_length(headers: Headers) -> int | None:
-        for name, value in headers:
-            if name == b"content-length" and value.isdigit():
-                return int(value)
-        return None
-
     # -- the connection -----------------------------------------------------------------------
 
     def _after(self, now: float) -> None:
@@ -869,12 +916,28 @@ class HTTP2Connection:
         if self.closed:
             return
         active = self._http or self._websockets or self._outbound
-        if self._goaway_sent and not active:
+        if (self._goaway_sent or self._goaway_received) and not active:
             self._close()
         elif active:
             self._idle_deadline = None
         elif self._idle_deadline is None:
             self._idle_deadline = now + self._config.keep_alive_timeout
+
+    def _h2_failed(self, exc: h2.exceptions.ProtocolError) -> None:
+        """h2 found a connection error and queued its GOAWAY; an HPACK failure is a
+        COMPRESSION_ERROR (RFC 9113 section 4.3), which h2 reports as PROTOCOL_ERROR."""
+        out = self._h2.data_to_send()
+        cause = exc.__cause__
+        if (
+            isinstance(cause, HPACKError)
+            and not isinstance(cause, OversizedHeaderListError)
+            and len(out) >= 17
+            and out[-14] == 0x7  # the last frame is h2's GOAWAY, with no debug data
+        ):
+            out = out[:-4] + int(ErrorCodes.COMPRESSION_ERROR).to_bytes(4, "big")
+        self._out += out
+        self._goaway_sent = True
+        self._close()
 
     def _goaway(self, code: ErrorCodes) -> None:
         """End the connection now with GOAWAY(``code``); every stream is disconnected."""
@@ -899,3 +962,11 @@ class HTTP2Connection:
                 self._events.append(SendAllowed(stream_id))
         self._outbound.clear()
         self._events.append(CloseConnection())
+
+
+def _declared_length(headers: Headers) -> int | None:
+    """The request's content-length (h2 has checked that it is a number)."""
+    for name, value in headers:
+        if name == b"content-length" and value.isdigit():
+            return int(value)
+    return None

@@ -200,13 +200,6 @@ class Test3_4ConnectionPreface:
         assert bytes(client.h.output).startswith((b"HTTP/1.1 4", b"HTTP/1.1 5"))
         assert not client.h.scopes
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the client preface followed by a PING instead of a SETTINGS frame is accepted: "
-        "the server answers PING(ACK) and keeps the connection; RFC 9113 section 3.4 says the "
-        "preface 'MUST be followed by a SETTINGS frame' and an invalid preface is a connection "
-        "error of type PROTOCOL_ERROR",
-    )
     def test_preface_not_followed_by_settings_is_a_connection_error(self) -> None:
         """3.4: the preface "MUST be followed by a SETTINGS frame"; an invalid connection
         preface is a connection error of type PROTOCOL_ERROR."""
@@ -344,12 +337,6 @@ class Test4_2FrameSize:
 class Test4_3FieldCompression:
     """RFC 9113 section 4.3 (with RFC 7541, HPACK)."""
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a HEADERS frame whose field block is not valid HPACK (b'\\xff\\xff\\xff\\xff') is "
-        "answered with GOAWAY(PROTOCOL_ERROR): h2 turns every HPACK error into a plain "
-        "ProtocolError; RFC 9113 section 4.3 requires COMPRESSION_ERROR",
-    )
     def test_undecodable_field_block_is_compression_error(self) -> None:
         """4.3: "A decoding error in a field block MUST be treated as a connection error of
         type COMPRESSION_ERROR"."""
@@ -357,13 +344,6 @@ class Test4_3FieldCompression:
         client.send(headers_frame(1, b"\xff\xff\xff\xff"))
         assert_connection_error(client, COMPRESSION_ERROR)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a dynamic table size update to 40000, above the server's "
-        "SETTINGS_HEADER_TABLE_SIZE (4096), is answered with GOAWAY(PROTOCOL_ERROR); it is an "
-        "HPACK decoding error (RFC 7541 section 6.3), so RFC 9113 section 4.3 requires "
-        "COMPRESSION_ERROR",
-    )
     def test_table_size_update_above_the_setting_is_compression_error(self) -> None:
         """4.3 with RFC 7541 6.3: a size update above the limit "MUST be treated as a decoding
         error", which "MUST be treated as a connection error of type COMPRESSION_ERROR"."""
@@ -372,12 +352,6 @@ class Test4_3FieldCompression:
         client.send(headers_frame(1, update + client.block(request_fields())))
         assert_connection_error(client, COMPRESSION_ERROR)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a field block with a dynamic table size update after its fields is answered with "
-        "GOAWAY(PROTOCOL_ERROR); a misplaced size update is an HPACK decoding error (RFC 7541 "
-        "section 4.2), so RFC 9113 section 4.3 requires COMPRESSION_ERROR",
-    )
     def test_table_size_update_after_a_field_is_compression_error(self) -> None:
         """4.3 with RFC 7541 4.2: the size update "MUST occur at the beginning of the first
         header block following the change"; a decoding error is COMPRESSION_ERROR."""
@@ -661,13 +635,6 @@ class Test5_1_2StreamConcurrency:
             client.send(client.headers(stream_id))
             assert client.status(stream_id) == 200, later(client)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="with the client's SETTINGS_MAX_CONCURRENT_STREAMS at 0, an http.response.push "
-        "still sends PUSH_PROMISE and then opens promised stream 2 with a HEADERS frame when "
-        "the pushed response is sent; RFC 9113 section 5.1.2: 'Endpoints MUST NOT exceed the "
-        "limit set by their peer' (section 8.4: a limit of 0 disables push)",
-    )
     def test_pushed_streams_respect_the_client_limit(self) -> None:
         """5.1.2: "Endpoints MUST NOT exceed the limit set by their peer"; a pushed stream
         becomes half-closed (remote), which counts, once its HEADERS goes out."""
@@ -1075,14 +1042,6 @@ class Test6_8GoAway:
         assert client.status(1) == 200 and client.response(1)[2]
         assert client.closed
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a client GOAWAY(NO_ERROR, last_stream_id=0) sent while its request on stream 1 "
-        "awaits the response makes the server emit CloseConnection at once; the response is "
-        "never sent. RFC 9113 section 6.8: GOAWAY lets the sender stop accepting new streams "
-        "'while still finishing processing of previously established streams'; the client's "
-        "own stream 1 is one of them",
-    )
     def test_client_goaway_lets_its_open_requests_finish(self) -> None:
         """6.8: GOAWAY is a graceful shutdown: the sender still finishes "previously established
         streams"; its last stream id concerns only streams the receiver (server) initiates."""
@@ -1300,14 +1259,6 @@ class Test7ErrorCodes:
         assert_ignored(client)
         assert client.serves()
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a client GOAWAY with unknown error code 0xff followed by a PING (one read) is "
-        "answered with GOAWAY(PROTOCOL_ERROR) and no PING ACK: h2 moves to CLOSED on any "
-        "received GOAWAY and then rejects the PING, and the core closes on the GOAWAY anyway; "
-        "RFC 9113 section 7: unknown error codes 'MUST NOT trigger any special behavior', and a "
-        "PING after a GOAWAY is legal (h2spec 7/1 expects the PING ACK)",
-    )
     def test_unknown_error_code_in_goaway_triggers_nothing_special(self) -> None:
         """7: "Unknown or unsupported error codes MUST NOT trigger any special behavior"."""
         client = connected()
@@ -1369,15 +1320,6 @@ class Test8_1MessageFraming:
         assert_stream_error(client, 1, PROTOCOL_ERROR)
         assert client.status(1) is None, "a malformed request was answered as if valid"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a POST with content-length: 5 whose stream ends without a DATA frame carrying "
-        "END_STREAM (END_STREAM on the HEADERS itself, no DATA; or 3 octets of DATA, then "
-        "trailers with END_STREAM) reaches the application and is answered 200: h2 compares "
-        "content-length with the body only when a DATA frame ends the stream. RFC 9113 section "
-        "8.1.1: content-length not equal to the sum of the DATA payloads is malformed, a stream "
-        "error of type PROTOCOL_ERROR",
-    )
     @pytest.mark.parametrize("ending", ["headers", "trailers"])
     def test_content_length_is_checked_however_the_request_ends(self, ending: str) -> None:
         """8.1.1: content-length must "equal the sum of the DATA frame payload lengths", also
