@@ -20,6 +20,7 @@ from hyperframe.frame import (
     ContinuationFrame,
     DataFrame,
     Frame,
+    GoAwayFrame,
     HeadersFrame,
     PingFrame,
     RstStreamFrame,
@@ -712,3 +713,70 @@ def test_interleaved_streams_each_get_their_own_bytes(
         assert bytes(peer.data[sid]) == bytes([sid % 251]) * answers[i]
         assert sid in peer.ended
     assert not h.closed
+
+
+def test_settings_advertise_the_configured_limits() -> None:
+    """RFC 9113 section 6.5.2: the Config limits are what the client is told."""
+    config = Config(h2_max_concurrent_streams=7, h2_max_header_list_size=9000,
+                    h2_max_header_table_size=1024, max_buffered_body_size=30000)  # fmt: skip
+    _, peer = start(config)
+    remote = peer.h2.remote_settings
+    assert remote.max_concurrent_streams == 7
+    assert remote.max_header_list_size == 9000
+    assert remote.header_table_size == 1024
+    assert remote.initial_window_size == 30000
+    assert remote.enable_connect_protocol == 1
+
+
+def test_header_list_over_the_limit_never_reaches_the_app() -> None:
+    """Config.h2_max_header_list_size (SETTINGS_MAX_HEADER_LIST_SIZE): a larger request head
+    ends the connection before any app runs."""
+    h, peer = start(Config(h2_max_header_list_size=1024))
+    peer.request("/", headers=[(b"x-big", b"v" * 2000)])
+    assert h.scopes == {}
+    assert peer.goaway is not None and h.closed
+
+
+def test_websocket_window_is_withheld_while_the_app_lags() -> None:
+    """RFC 8441 over flow control: past Config.ws_max_queue unread messages the stream's
+    window stays shut (HTTP/1.1 stops reading instead); reading reopens it."""
+    import wsproto.connection as wsconn
+    import wsproto.events as wsevents
+
+    h, peer = start(Config(ws_max_queue=2, max_buffered_body_size=16384))
+    sid = ws_connect(peer)
+    h.receive(sid)
+    h.send(sid, {"type": "websocket.accept"})
+    client = wsconn.Connection(wsconn.ConnectionType.CLIENT)
+    frames = b"".join(client.send(wsevents.BytesMessage(bytes([i]) * 3000)) for i in range(12))
+    peer.send_body(sid, frames, end=False)
+    held = len(peer.unsent[sid][0])
+    assert held > 12 * 3000 - 16384  # the window did not come back past two messages
+    for _ in range(13):
+        h.receive(sid)
+        peer.flush()
+    assert [m["bytes"][0] for m in h.received[sid][1:]] == list(range(12))
+    assert sid not in peer.unsent
+
+
+def test_websocket_over_http2_ping_timeout_and_shutdown() -> None:
+    """Keepalive as over HTTP/1.1: an unanswered ping closes with 1011; a shutdown closes
+    an open WebSocket with 1001 (RFC 6455 section 7.4.1)."""
+    h, peer = start(Config(ws_ping_interval=1, ws_ping_timeout=1))
+    silent = ws_connect(peer)
+    h.send(silent, {"type": "websocket.accept"})
+    h.advance(1.0)  # ping goes out
+    h.advance(1.0)  # and is not answered
+    h.receive(silent).receive(silent)
+    assert h.received[silent][-1]["code"] == 1011
+    peer.flush()
+    assert silent in peer.ended
+    other = ws_connect(peer)
+    h.send(other, {"type": "websocket.accept"})
+    peer.flush()
+    seen = len(h.output)
+    h.shutdown()
+    frames = parse_frames(bytes(h.output[seen:]))
+    assert any(isinstance(f, GoAwayFrame) for f in frames)
+    data = b"".join(f.data for f in frames if isinstance(f, DataFrame) and f.stream_id == other)
+    assert data[:1] == b"\x88" and data[2:4] == b"\x03\xe9"  # a close frame with code 1001
