@@ -10,12 +10,18 @@ import asyncio
 import json
 import re
 import shutil
+import socket
 import subprocess
+import threading
 from typing import Any
 
+import anyio
+import h2.config
+import h2.connection
 import httpx
 import pytest
 from helpers import apps
+from hyperframe.frame import DataFrame, Frame, GoAwayFrame
 
 needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 needs_h2load = pytest.mark.skipif(
@@ -172,3 +178,45 @@ def test_h2load_many_streams_without_errors(serve: Any) -> None:
     total, _, done, succeeded, failed, errored = map(int, summary.groups())
     assert (total, done, succeeded, failed, errored) == (4000, 4000, 4000, 0, 0)
     assert "status codes: 4000 2xx" in result.stdout
+
+
+def test_graceful_shutdown_sends_goaway_and_finishes_in_flight_streams(serve: Any) -> None:
+    """RFC 9113 section 6.8: stopping the server sends GOAWAY; a stream in flight still gets
+    its whole response, then the connection closes."""
+    started = threading.Event()
+
+    async def slow(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        started.set()
+        await send({"type": "http.response.start", "status": 200})
+        for _ in range(5):
+            await anyio.sleep(0.05)
+            await send({"type": "http.response.body", "body": b"tick", "more_body": True})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    server = serve(slow, graceful_timeout=10)
+    client = h2.connection.H2Connection(h2.config.H2Configuration(header_encoding=None))
+    client.initiate_connection()
+    client.send_headers(1, [(b":method", b"GET"), (b":scheme", b"http"),
+                            (b":authority", b"t"), (b":path", b"/")], end_stream=True)  # fmt: skip
+    frames: list[Frame] = []
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(client.data_to_send())
+        assert started.wait(10)
+        stopper = threading.Thread(target=server.stop)
+        stopper.start()
+        received = b""
+        while chunk := sock.recv(65536):  # until the server closes
+            received += chunk
+        stopper.join(30)
+    while len(received) >= 9:  # the frames as written (an h2 client stops reading at GOAWAY)
+        frame, length = Frame.parse_frame_header(memoryview(received[:9]))
+        frame.parse_body(memoryview(received[9 : 9 + length]))
+        frames.append(frame)
+        received = received[9 + length :]
+    [goaway] = [f for f in frames if isinstance(f, GoAwayFrame)]
+    assert goaway.error_code == 0 and goaway.last_stream_id == 1
+    data = [f for f in frames if isinstance(f, DataFrame) and f.stream_id == 1]
+    assert b"".join(f.data for f in data) == b"tick" * 5 + b"done"
+    assert "END_STREAM" in data[-1].flags
