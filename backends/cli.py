@@ -84,6 +84,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--date-header", action=argparse.BooleanOptionalAction, default=defaults.date_header
     )
+    h2 = parser.add_argument_group("HTTP/2", "limits per HTTP/2 connection")
+    h2.add_argument(
+        "--http2",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.http2,
+        help="serve HTTP/2 (ALPN h2, prior knowledge, Upgrade: h2c)",
+    )
+    h2.add_argument(
+        "--h2-max-concurrent-streams", type=int, default=defaults.h2_max_concurrent_streams
+    )
+    h2.add_argument("--h2-max-header-list-size", type=int, default=defaults.h2_max_header_list_size)
+    h2.add_argument(
+        "--h2-max-header-table-size", type=int, default=defaults.h2_max_header_table_size
+    )
+    h2.add_argument(
+        "--h2-connection-window-size", type=int, default=defaults.h2_connection_window_size
+    )
+    h2.add_argument(
+        "--h2-reset-budget",
+        type=int,
+        default=defaults.h2_reset_budget,
+        help="stream resets per 10 s before GOAWAY(ENHANCE_YOUR_CALM)",
+    )
+    h2.add_argument(
+        "--h2-control-frame-budget",
+        type=int,
+        default=defaults.h2_control_frame_budget,
+        help="PING, SETTINGS, PRIORITY and empty DATA frames per 10 s",
+    )
     tls = parser.add_argument_group("TLS", "serve https (and wss) when --certfile is given")
     tls.add_argument("--certfile", help="PEM certificate chain, the server's certificate first")
     tls.add_argument("--keyfile", help="PEM private key, when it is not in --certfile")
@@ -122,6 +151,13 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         ws_ping_timeout=args.ws_ping_timeout or None,
         ws_close_timeout=args.ws_close_timeout,
         ws_per_message_deflate=args.ws_per_message_deflate,
+        http2=args.http2,
+        h2_max_concurrent_streams=args.h2_max_concurrent_streams,
+        h2_max_header_list_size=args.h2_max_header_list_size,
+        h2_max_header_table_size=args.h2_max_header_table_size,
+        h2_connection_window_size=args.h2_connection_window_size,
+        h2_reset_budget=args.h2_reset_budget,
+        h2_control_frame_budget=args.h2_control_frame_budget,
     )
     return ServerConfig(
         host=args.host,

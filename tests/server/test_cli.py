@@ -190,3 +190,36 @@ def test_a_backend_whose_package_is_missing_says_how_to_install_it(tmp_path: Pat
     assert result.returncode == 2
     assert "pip install 'asgi-core[trio]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_http2_flags_reach_the_core() -> None:
+    """--h2-* flags become the SETTINGS a client sees; --no-http2 serves HTTP/1.1 only."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    with ServerProcess("helpers.apps:hello", "--port", "0",
+                       "--h2-max-concurrent-streams", "7") as server:  # fmt: skip
+        client = h2.connection.H2Connection(h2.config.H2Configuration(header_encoding=None))
+        client.initiate_connection()
+        with socket.create_connection((server.host, server.port), timeout=10) as sock:
+            sock.sendall(client.data_to_send())
+            events = client.receive_data(sock.recv(65536))
+        changed = [e for e in events if isinstance(e, h2.events.RemoteSettingsChanged)]
+        assert changed[0].changed_settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS]
+        assert client.remote_settings.max_concurrent_streams == 7
+        with httpx.Client(http1=False, http2=True) as http2_client:
+            response = http2_client.get(f"http://{server.host}:{server.port}")
+        assert response.http_version == "HTTP/2"
+    with ServerProcess("helpers.apps:hello", "--port", "0", "--no-http2") as server:
+        sock = socket.create_connection((server.host, server.port), timeout=10)
+        with sock:
+            sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 ")
+
+
+@pytest.mark.parametrize("flag", ["--h2-max-concurrent-streams", "--h2-reset-budget"])
+def test_bad_http2_limits_exit_2(flag: str) -> None:
+    result = run_cli("helpers.apps:hello", "--app-dir", "tests", flag, "0")
+    assert result.returncode == 2
+    assert flag.removeprefix("--").replace("-", "_") in result.stderr
