@@ -265,6 +265,15 @@ def test_app_blocked_on_a_client_that_does_not_read(serve: Any, certs: Certifica
             assert stalled_at * 65536 < 64 * 1024 * 1024
 
 
+def test_http2_switched_off_is_not_offered(serve: Any, certs: Certificates) -> None:
+    """RFC 7301 section 3.2: with HTTP/2 off the server selects "http/1.1" from a client
+    offering ["h2", "http/1.1"]."""
+    server = serve(apps.hello, http2=False, **tls_options(certs))
+    with httpx.Client(verify=client_context(certs), http2=True) as client:
+        response = client.get(server.url)
+    assert response.status_code == 200 and response.http_version == "HTTP/1.1"
+
+
 # -- wss -----------------------------------------------------------------------------------------
 
 
