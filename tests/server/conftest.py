@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from helpers.server import BACKENDS, CLI_BACKENDS, ServerThread
+from helpers.tls import Certificates, make_certificates
 
 
 @pytest.fixture(params=BACKENDS)
@@ -37,3 +38,9 @@ def serve(backend: str) -> Iterator[Callable[..., ServerThread]]:
 def cli_backend(request: pytest.FixtureRequest) -> list[str]:
     """The command-line flags that pick one backend (for tests of the asgi-core command)."""
     return CLI_BACKENDS[request.param]
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A trustme CA with a server certificate for 127.0.0.1 and a client certificate."""
+    return make_certificates(tmp_path_factory.mktemp("tls"))

@@ -1,7 +1,7 @@
 """HTTP/2 end to end with real clients (httpx, curl, h2load) on real sockets, every backend.
 
-Cleartext here: prior knowledge (RFC 9113 section 3.3) and the h2c upgrade (RFC 7540
-section 3.2). HTTP/2 over TLS with ALPN is in test_tls.py.
+Cleartext: prior knowledge (RFC 9113 section 3.3) and the h2c upgrade (RFC 7540 section 3.2);
+and over TLS, where ALPN chooses h2 (RFC 9113 section 3.2).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import h2.connection
 import httpx
 import pytest
 from helpers import apps
+from helpers.tls import Certificates, client_context, tls_options
 from hyperframe.frame import DataFrame, Frame, GoAwayFrame
 
 needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
@@ -220,3 +221,52 @@ def test_graceful_shutdown_sends_goaway_and_finishes_in_flight_streams(serve: An
     data = [f for f in frames if isinstance(f, DataFrame) and f.stream_id == 1]
     assert b"".join(f.data for f in data) == b"tick" * 5 + b"done"
     assert "END_STREAM" in data[-1].flags
+
+
+# -- over TLS, chosen by ALPN (RFC 9113 section 3.2) ------------------------------------------
+
+
+@needs_curl
+def test_curl_http2_over_tls(serve: Any, certs: Certificates) -> None:
+    """curl --http2 on https:// negotiates h2 by ALPN; the scope says http_version 2."""
+    server = serve(scope_app, **tls_options(certs))
+    result = subprocess.run(
+        ["curl", "-sS", "--http2", "--cacert", certs.ca_file, "-d", "tls",
+         "-w", "\\n%{http_version}", server.url + "/secure"],
+        capture_output=True, timeout=30, check=True,
+    )  # fmt: skip
+    body, version = result.stdout.rsplit(b"\n", 1)
+    assert version == b"2"
+    facts = json.loads(body)
+    assert facts["http_version"] == "2"
+    assert facts["body_size"] == 3
+    assert "tls" in facts["extensions"]
+
+
+def test_httpx_many_streams_over_tls(serve: Any, certs: Certificates) -> None:
+    """Concurrent streams through TLS (the driver's encryption under flow control)."""
+    server = serve(apps.echo, **tls_options(certs))
+
+    async def run() -> set[tuple[int, str]]:
+        context = client_context(certs)
+        async with httpx.AsyncClient(http2=True, verify=context, timeout=30) as client:
+            responses = await asyncio.gather(
+                *[client.post(f"{server.url}/{i}", content=bytes([i]) * 50_000) for i in range(30)]
+            )
+        for i, response in enumerate(responses):
+            assert response.content == bytes([i]) * 50_000
+        return {(r.status_code, r.http_version) for r in responses}
+
+    assert asyncio.run(run()) == {(200, "HTTP/2")}
+
+
+@needs_h2load
+def test_h2load_over_tls_without_errors(serve: Any, certs: Certificates) -> None:
+    """h2load negotiates h2 by ALPN: 2 connections x 20 streams, 1000 requests, none failed."""
+    server = serve(apps.hello, **tls_options(certs))
+    result = subprocess.run(
+        ["h2load", "-n", "1000", "-c", "2", "-m", "20", server.url + "/"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert "Application protocol: h2" in result.stdout
+    assert "1000 succeeded, 0 failed, 0 errored" in result.stdout, result.stdout

@@ -13,19 +13,18 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-import trustme
 from asgi_core.backends import ServerConfig
 from asgi_core.backends.tls import alpn_protocols, rfc4514_name
 from cryptography import x509
 from helpers import apps
 from helpers.server import TESTS_DIR, ServerProcess
+from helpers.tls import Certificates, client_context, tls_options
 from websockets.asyncio.client import connect
 
 from asgi_core import Config
@@ -33,50 +32,6 @@ from asgi_core import connection as core_connection
 from asgi_core.errors import ConfigError
 
 Scope = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Certificates:
-    ca: trustme.CA
-    ca_file: str
-    certfile: str
-    keyfile: str
-    server_pem: str
-    client: trustme.LeafCert
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    folder = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    server = ca.issue_cert("127.0.0.1", "localhost")
-    client = ca.issue_cert(
-        "client@example.org", common_name="client", organization_unit_name="Tests, TLS"
-    )
-    paths = {name: str(folder / f"{name}.pem") for name in ("ca", "cert", "key")}
-    ca.cert_pem.write_to_path(paths["ca"])
-    server.cert_chain_pems[0].write_to_path(paths["cert"])
-    server.private_key_pem.write_to_path(paths["key"])
-    return Certificates(
-        ca=ca,
-        ca_file=paths["ca"],
-        certfile=paths["cert"],
-        keyfile=paths["key"],
-        server_pem=server.cert_chain_pems[0].bytes().decode(),
-        client=client,
-    )
-
-
-def tls_options(certs: Certificates, **extra: Any) -> dict[str, Any]:
-    return {"ssl_certfile": certs.certfile, "ssl_keyfile": certs.keyfile, **extra}
-
-
-def client_context(certs: Certificates, *, cert: bool = False) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    certs.ca.configure_trust(context)
-    if cert:
-        certs.client.configure_cert(context)
-    return context
 
 
 def der(pem: str) -> bytes:
