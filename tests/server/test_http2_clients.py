@@ -270,3 +270,61 @@ def test_h2load_over_tls_without_errors(serve: Any, certs: Certificates) -> None
     )  # fmt: skip
     assert "Application protocol: h2" in result.stdout
     assert "1000 succeeded, 0 failed, 0 errored" in result.stdout, result.stdout
+
+
+def test_websocket_over_http2_on_a_real_socket(serve: Any) -> None:
+    """RFC 8441: extended CONNECT on a real connection; a 1 MiB message each way goes through
+    both flow-control windows, and the close handshake ends the stream."""
+    import h2.events
+    import wsproto.connection as wsconn
+    import wsproto.events as wsevents
+
+    server = serve(apps.ws_echo)
+    client = h2.connection.H2Connection(h2.config.H2Configuration(header_encoding=None))
+    client.initiate_connection()
+    ws = wsconn.Connection(wsconn.ConnectionType.CLIENT)
+    outgoing = bytearray(ws.send(wsevents.BytesMessage(b"m" * 1_048_576)))
+    echoed: list[Any] = []
+    status = b""
+    ended = False
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(client.data_to_send())
+        for _ in range(10_000):
+            data = sock.recv(65536)
+            assert data, "the server closed the connection"
+            for event in client.receive_data(data):
+                if isinstance(event, h2.events.RemoteSettingsChanged) and not status:
+                    assert client.remote_settings.enable_connect_protocol == 1
+                    client.send_headers(1, [(b":method", b"CONNECT"), (b":protocol", b"websocket"),
+                                            (b":scheme", b"http"), (b":path", b"/chat"),
+                                            (b":authority", b"t"),
+                                            (b"sec-websocket-version", b"13")])  # fmt: skip
+                    status = b"sent"
+                elif isinstance(event, h2.events.ResponseReceived):
+                    status = dict(event.headers)[b":status"]
+                elif isinstance(event, h2.events.DataReceived):
+                    client.acknowledge_received_data(event.flow_controlled_length, 1)
+                    if event.data:  # the empty DATA that carries END_STREAM has no frames
+                        ws.receive_data(event.data)
+                    for ws_event in ws.events():
+                        if isinstance(ws_event, wsevents.CloseConnection):
+                            assert ws_event.code == 1000  # the answer to our close
+                            client.end_stream(1)
+                        else:
+                            echoed.append(ws_event)
+                    if sum(len(e.data) for e in echoed) == 1_048_576 and ws.state.name == "OPEN":
+                        client.send_data(1, ws.send(wsevents.CloseConnection(code=1000)))
+                elif isinstance(event, h2.events.StreamEnded):
+                    ended = True
+            while status == b"200" and outgoing:  # as much as the windows allow
+                size = min(client.local_flow_control_window(1), client.max_outbound_frame_size)
+                if size <= 0:
+                    break
+                client.send_data(1, bytes(outgoing[:size]))
+                del outgoing[:size]
+            sock.sendall(client.data_to_send())
+            if ended:
+                break
+    assert status == b"200"
+    assert b"".join(e.data for e in echoed) == b"m" * 1_048_576
+    assert ended
