@@ -1,4 +1,8 @@
-"""DESIGN.md's one rule: the core does no I/O. Importing it loads no I/O or backend module."""
+"""DESIGN.md's one rule: the core does no I/O. Importing it loads no I/O or backend module.
+
+``asgi_core.testing`` (a subpackage) is the test kit: it runs apps, so it uses anyio and the
+drivers' shared code. The rule for it is the other way round: no core module imports it.
+"""
 
 from __future__ import annotations
 
@@ -52,4 +56,15 @@ def test_core_source_imports_no_io_module() -> None:
                 top = name.lstrip(".").split(".")[0]
                 if top in FORBIDDEN or "backends" in name:
                     offenders.append(f"{path.name}: {name}")
+    assert offenders == []
+
+
+def test_no_core_module_imports_the_test_kit() -> None:
+    offenders = []
+    for path in CORE_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and "testing" in node.module:
+                offenders.append(path.name)
+            elif isinstance(node, ast.Import) and any("testing" in a.name for a in node.names):
+                offenders.append(path.name)
     assert offenders == []
