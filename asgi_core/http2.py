@@ -70,14 +70,18 @@ class H2CUpgrade:
     trailing: bytes
 
 
-class _StateMachine(H2ConnectionStateMachine):
-    """h2's connection states, but a client's GOAWAY leaves the connection open: the client
-    promises no new streams, yet the ones in flight still get their answers (RFC 9113
-    section 6.8), and frames after it are still read (section 7: whatever its code)."""
+class _H2Connection(h2.connection.H2Connection):
+    """h2, except that a client's GOAWAY neither closes the connection nor drops output: the
+    client promises no new streams, yet the ones in flight still get their answers (RFC 9113
+    section 6.8), frames after it are still read (section 7: whatever its code), and what was
+    queued before it (our SETTINGS, ACKs) is still sent."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._transitions = _TRANSITIONS
+    def __init__(self, config: h2.config.H2Configuration) -> None:
+        super().__init__(config)
+        self.state_machine._transitions = _TRANSITIONS
+
+    def clear_outbound_data_buffer(self) -> None:
+        """Called by h2 only on a received GOAWAY; the output stays."""
 
 
 _TRANSITIONS = {
@@ -177,7 +181,7 @@ class HTTP2Connection:
 
         # Outbound fields are checked by check_headers (and pseudo-fields are ours): h2 need
         # not check them again, which is a tenth of the time of a small request.
-        h2_conn = h2.connection.H2Connection(
+        h2_conn = _H2Connection(
             h2.config.H2Configuration(
                 client_side=False,
                 header_encoding=None,
@@ -193,7 +197,6 @@ class HTTP2Connection:
             SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,  # RFC 8441 section 3
         }
         h2_conn.local_settings = h2.settings.Settings(client=False, initial_values=settings)
-        h2_conn.state_machine = _StateMachine()
         h2_conn.decoder.max_header_list_size = config.h2_max_header_list_size
         h2_conn.decoder.max_allowed_table_size = config.h2_max_header_table_size
         self._h2 = h2_conn
@@ -916,8 +919,10 @@ class HTTP2Connection:
         if self.closed:
             return
         active = self._http or self._websockets or self._outbound
-        if (self._goaway_sent or self._goaway_received) and not active:
+        if self._goaway_sent and not active:
             self._close()
+        elif self._goaway_received and not active:
+            self._goaway(ErrorCodes.NO_ERROR)  # RFC 9113 section 6.8: GOAWAY before closing
         elif active:
             self._idle_deadline = None
         elif self._idle_deadline is None:

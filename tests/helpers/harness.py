@@ -152,9 +152,21 @@ class H2Peer:
         import h2.connection
 
         self.h = harness
+        from h2.connection import ConnectionInputs, ConnectionState
+
         self.h2 = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding=None)
         )
+        # Like a real client, keep reading (and resetting) after the server's GOAWAY: h2 alone
+        # would refuse every frame once it has seen one.
+        self.h2.state_machine._transitions = {
+            **self.h2.state_machine._transitions,
+            (ConnectionState.IDLE, ConnectionInputs.RECV_GOAWAY): (None, ConnectionState.IDLE),
+            (ConnectionState.CLIENT_OPEN, ConnectionInputs.RECV_GOAWAY): (
+                None,
+                ConnectionState.CLIENT_OPEN,
+            ),
+        }
         self.seen = 0
         self.log: list[Any] = []
         self.headers: dict[int, list[list[tuple[bytes, bytes]]]] = defaultdict(list)
