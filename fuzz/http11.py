@@ -1,0 +1,37 @@
+"""HTTP/1.1 target: any bytes, read in any pieces, into a connection whose ALPN chose
+http/1.1, with the tiny app answering every request.
+
+Invariants: no exception escapes the core; every response parses with h11 as the client,
+is complete and has a valid status (never 500: the app is well-behaved); each step's output
+and each body message stay bounded; every app returns once the transport is gone; and the
+connection closes by itself (EOF or a timer) once the client stops sending.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from fuzz.common import (
+    Driver,
+    check_http11_output,
+    check_websocket_output,
+    decode,
+    http11_methods,
+    require_closed_by_itself,
+)
+
+
+def check(data: bytes) -> None:
+    """Run one input; raise on any broken invariant."""
+    driver = Driver(decode(data), alpn="http/1.1").run()
+    result = check_http11_output(bytes(driver.output), http11_methods(driver.started), True)
+    if result.switched is not None:
+        deflate = any(name == b"sec-websocket-extensions" for name, _ in result.switched)
+        check_websocket_output(result.rest, deflate=deflate, complete=True)
+    require_closed_by_itself(driver)
+
+
+if __name__ == "__main__":
+    from fuzz.common import replay
+
+    sys.exit(replay(check, sys.argv[1:]))
