@@ -391,10 +391,11 @@ class ASGIClient:
                     parser.receive_data(b"")
                     continue
                 if not conn.output:
-                    await conn.wait_output()
+                    await conn.wait_output()  # also wakes when an app returns
                 data = conn.take_output()
-                wire += data
-                parser.receive_data(data)
+                if data:  # b"" would mean EOF to h11
+                    wire += data
+                    parser.receive_data(data)
             elif isinstance(event, h11.InformationalResponse):
                 informational.append((event.status_code, list(event.headers)))
             elif isinstance(event, h11.Response):
