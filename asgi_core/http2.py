@@ -175,6 +175,8 @@ class HTTP2Connection:
         self._goaway_received = False  # the client will open no more streams
         self._settings_seen = False  # RFC 9113 section 3.4: the preface ends with SETTINGS
         self._declared_length: dict[int, int] = {}  # request content-length, checked at end
+        #: Streams whose app waits for body: when the wait times out (request_body_timeout).
+        self._body_due: dict[int, float] = {}
         self._last_stream_id = 0
         self.closed = False
         self._idle_deadline: float | None = now + config.keep_alive_timeout
@@ -254,6 +256,8 @@ class HTTP2Connection:
         if stream is None:
             raise AppProtocolError(f"receive() on stream {stream_id}, which has ended")
         stream.app_receive()
+        if stream.waiting_for_body and stream_id not in self._body_due:
+            self._body_due[stream_id] = now + self._config.request_body_timeout
 
     def app_send(self, stream_id: int, message: Any, now: float) -> bool:
         self._now = now
@@ -301,6 +305,7 @@ class HTTP2Connection:
         self._body_size.pop(stream_id, None)
         self._authority.pop(stream_id, None)
         self._declared_length.pop(stream_id, None)
+        self._body_due.pop(stream_id, None)
         self._send_pending()
         self._after(now)
 
@@ -329,12 +334,30 @@ class HTTP2Connection:
         if idle is not None and now >= idle:
             self._goaway(ErrorCodes.NO_ERROR)
             return
+        for stream_id, body_due in list(self._body_due.items()):
+            if now >= body_due:
+                self._body_timed_out(stream_id)
         for ws in list(self._websockets.values()):
             due = ws.deadline
             if due is not None and now >= due:
                 ws.handle_timeout(now)
         self._send_pending()
         self._after(now)
+
+    def _body_timed_out(self, stream_id: int) -> None:
+        """The app waited ``request_body_timeout`` for body that never came: 408 if nothing
+        was answered yet, else the stream is cancelled; the app sees http.disconnect."""
+        del self._body_due[stream_id]
+        stream = self._http.get(stream_id)
+        if stream is None or stream.disconnected:
+            return
+        started = stream.response_state not in (START, HEAD)
+        stream.disconnect()
+        self._drop_outbound(stream_id)
+        if started:
+            self._reset(stream_id, ErrorCodes.CANCEL)
+        else:
+            self._answer(stream_id, 408, b"Request Timeout\n")
 
     def data_to_send(self) -> bytes:
         if self._out:
@@ -348,6 +371,10 @@ class HTTP2Connection:
         if self.closed:
             return None
         due = self._idle_deadline
+        if self._body_due:
+            body_due = min(self._body_due.values())
+            if due is None or body_due < due:
+                due = body_due
         for ws in self._websockets.values():
             ws_due = ws.deadline
             if ws_due is not None and (due is None or ws_due < due):
@@ -561,6 +588,7 @@ class HTTP2Connection:
             stream.feed_body(data)
             if stream.receive_pending:
                 stream.deliver()
+            self._body_due.pop(stream_id, None)  # progress: a later wait starts afresh
 
     def _on_stream_ended(self, stream_id: int) -> None:
         stream = self._http.get(stream_id)
@@ -573,6 +601,7 @@ class HTTP2Connection:
                 self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
                 return
             stream.end_body()
+            self._body_due.pop(stream_id, None)
             return
         ws = self._websockets.get(stream_id)
         if ws is not None:
@@ -583,6 +612,7 @@ class HTTP2Connection:
     def _on_reset(self, event: h2.events.StreamReset) -> None:
         stream_id = event.stream_id
         self._drop_outbound(stream_id)
+        self._body_due.pop(stream_id, None)
         stream = self._http.get(stream_id)
         ws = self._websockets.get(stream_id)
         unfinished = (stream is not None and not stream.response_complete) or ws is not None

@@ -780,3 +780,28 @@ def test_websocket_over_http2_ping_timeout_and_shutdown() -> None:
     assert any(isinstance(f, GoAwayFrame) for f in frames)
     data = b"".join(f.data for f in frames if isinstance(f, DataFrame) and f.stream_id == other)
     assert data[:1] == b"\x88" and data[2:4] == b"\x03\xe9"  # a close frame with code 1001
+
+
+def test_a_stalled_upload_times_out_on_its_stream_only() -> None:
+    """Config.request_body_timeout over HTTP/2: an app waiting that long for body that does
+    not come gets http.disconnect and the client a 408 (RST_STREAM once a response began);
+    progress restarts the wait, and other streams go on."""
+    h, peer = start(Config(request_body_timeout=10, keep_alive_timeout=5))
+    stalled = peer.request("/", "POST", body=b"part", end=False)
+    h.receive(stalled)
+    h.receive(stalled)  # waits for more
+    h.advance(6)
+    peer.h2.send_data(stalled, b"more")
+    peer.flush()
+    h.receive(stalled)
+    h.advance(9)
+    assert stalled not in peer.ended
+    other = peer.request("/")
+    h.advance(1.5)
+    peer.flush()
+    assert peer.status(stalled) == 408
+    assert h.received[stalled][-1] == {"type": "http.disconnect"}
+    h.respond(other, b"fine")
+    peer.flush()
+    assert bytes(peer.data[other]) == b"fine"
+    assert not h.closed
