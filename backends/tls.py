@@ -1,4 +1,5 @@
-"""TLS for every driver: the server's ``SSLContext`` and the ASGI ``tls`` extension's dict.
+"""TLS for every driver: the server's ``SSLContext``, the ASGI ``tls`` extension's dict, and
+the handshake and records over memory BIOs (``TLSEngine``; ``TLSStream`` for task drivers).
 
 TLS stays in the drivers: the core only hears ``scheme="https"``, the ALPN protocol the
 handshake chose, and the dict asgiref's specs/tls.rst describes.
@@ -213,18 +214,75 @@ def _no_password(keyfile: str) -> Callable[[], str]:
     return refuse
 
 
+class TLSEngine:
+    """The server side of one TLS connection over memory BIOs, sans-io: records in, plaintext
+    out and back, with no socket, so every driver shares the same handshake, read and close."""
+
+    __slots__ = ("_incoming", "_outgoing", "ssl")
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self.ssl = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
+
+    def receive_data(self, data: bytes) -> None:
+        """Bytes the peer sent (records, whole or in pieces)."""
+        self._incoming.write(data)
+
+    def do_handshake(self) -> bool:
+        """Advance the handshake with what was received: True once it is done, False while it
+        needs more. Raises ``ssl.SSLError`` when it fails (the alert is in ``data_to_send``)."""
+        try:
+            self.ssl.do_handshake()
+        except ssl.SSLWantReadError:
+            return False
+        return True
+
+    def read(self, size: int) -> bytes | None:
+        """Up to ``size`` bytes of plaintext; None until more is received; b"" once the peer
+        has closed (close_notify) or broken the stream (a bad record)."""
+        try:
+            return self.ssl.read(size)
+        except ssl.SSLWantReadError:
+            return None
+        except ssl.SSLError:
+            return b""
+
+    def write(self, data: bytes) -> bool:
+        """Encrypt ``data`` into ``data_to_send``: True, or False once nothing can be sent."""
+        try:
+            self.ssl.write(data)
+        except ssl.SSLError:
+            return False
+        return True
+
+    def close_notify(self) -> None:
+        """Queue our close_notify (RFC 8446 section 6.1) without awaiting the peer's."""
+        # unwrap() writes ours, then raises SSLWantReadError: the peer's has not come.
+        with contextlib.suppress(ssl.SSLError):
+            self.ssl.unwrap()
+
+    @property
+    def has_data_to_send(self) -> bool:
+        return self._outgoing.pending > 0
+
+    def data_to_send(self) -> bytes:
+        """What the peer must be sent now (handshake messages, records, alerts)."""
+        return self._outgoing.read()
+
+
 RawReceive = Callable[[Any, int], Awaitable[bytes]]
 RawSend = Callable[[Any, bytes], Awaitable[bool]]
 
 
-class TLSStream:
+class TLSStream(TLSEngine):
     """TLS over a runtime's raw socket through memory BIOs (the trio and anyio drivers).
 
     The socket is read only when ``receive`` is called, so read backpressure survives TLS; one
     task at a time sends what the ``SSLObject`` produced, so records leave in order.
     """
 
-    __slots__ = ("_event", "_incoming", "_outgoing", "_raw", "_receive", "_send", "_sending", "ssl")
+    __slots__ = ("_event", "_raw", "_receive", "_send", "_sending")
 
     def __init__(
         self,
@@ -234,14 +292,12 @@ class TLSStream:
         send: RawSend,
         event: Callable[[], Any],
     ) -> None:
+        super().__init__(context)
         self._raw = raw
         self._receive = receive
         self._send = send
         self._event = event
         self._sending: Any = None  # the event set when the sender in progress is done
-        self._incoming = ssl.MemoryBIO()
-        self._outgoing = ssl.MemoryBIO()
-        self.ssl = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
 
     @classmethod
     async def accept(
@@ -263,65 +319,53 @@ class TLSStream:
         if not data:
             return None
         stream = cls(context, raw, receive, send, event)
-        stream._incoming.write(data)
         while True:
+            stream.receive_data(data)
             try:
-                stream.ssl.do_handshake()
-            except ssl.SSLWantReadError:
-                if not await stream._flush():
-                    return None
-                data = await receive(raw, read_size)
-                if not data:
-                    return None
-                stream._incoming.write(data)
-                continue
+                done = stream.do_handshake()
             except ssl.SSLError:
                 await stream._flush()  # the alert tells the client why
                 raise
-            return stream if await stream._flush() else None
+            if not await stream._flush():
+                return None
+            if done:
+                return stream
+            data = await receive(raw, read_size)
+            if not data:
+                return None
 
     async def receive(self, size: int) -> bytes:
         """Up to ``size`` bytes of plaintext; b"" once the peer has closed or gone."""
         while True:
-            try:
-                return self.ssl.read(size)
-            except ssl.SSLWantReadError:
-                pass
-            except ssl.SSLError:  # close_notify, an EOF without one, or a broken record
-                return b""
-            if self._outgoing.pending and not await self._flush():  # e.g. a KeyUpdate answer
+            data = self.read(size)
+            if data is not None:
+                return data
+            if self.has_data_to_send and not await self._flush():  # e.g. a KeyUpdate answer
                 return b""
             data = await self._receive(self._raw, size)
             if not data:
                 return b""
-            self._incoming.write(data)
+            self.receive_data(data)
 
     async def send(self, data: bytes) -> bool:
         """Encrypt and send ``data``: True, or False when the peer is gone."""
-        try:
-            self.ssl.write(data)
-        except ssl.SSLError:
-            return False
-        return await self._flush()
+        return self.write(data) and await self._flush()
 
     async def send_close_notify(self) -> None:
         """Tell the peer no more data follows (RFC 8446 section 6.1) without awaiting its own."""
-        # unwrap() writes ours, then raises SSLWantReadError: the peer's has not come.
-        with contextlib.suppress(ssl.SSLError):
-            self.ssl.unwrap()
+        self.close_notify()
         await self._flush()
 
     async def _flush(self) -> bool:
         """Send what the ``SSLObject`` wrote, one sender at a time."""
         while self._sending is not None:
             await self._sending.wait()
-        outgoing = self._outgoing
-        if not outgoing.pending:
+        if not self.has_data_to_send:
             return True
         self._sending = done = self._event()
         try:
-            while outgoing.pending:
-                if not await self._send(self._raw, outgoing.read()):
+            while self.has_data_to_send:
+                if not await self._send(self._raw, self.data_to_send()):
                     return False
         finally:
             self._sending = None
