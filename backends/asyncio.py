@@ -1,14 +1,16 @@
 """The asyncio driver: ``asyncio.Protocol`` callbacks feed ``ServerConnection``.
 
 The speed path: no stream objects, the transport's own buffer and ``pause_writing`` for write
-backpressure, one loop timer per connection. Everything that is not asyncio lives in
-``driver.py`` (shared by every driver).
+backpressure, one loop timer per connection. TLS runs in the protocol over memory BIOs
+(``TLSEngine``) rather than in the loop's own TLS, which holds large buffers per connection
+from accept on. Everything that is not asyncio lives in ``driver.py`` (shared by every driver).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -18,25 +20,26 @@ from ..httpdate import DateHeader
 from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifespan import LifespanFailure, LifespanRunner
+from .logs import logger
 from .run import SHUTDOWN_SIGNALS, OnReady, ShutdownSignals, report_ready
 from .sockets import bind_socket, socket_address
-from .tls import ServerTLS
+from .tls import ServerTLS, TLSEngine
 
 T = TypeVar("T")
 
 __all__ = ["LifespanFailure", "run", "serve"]
 
+#: Plaintext asked of the ``SSLObject`` per read (one TLS record holds at most 16 KiB).
+TLS_READ_SIZE = 64 * 1024
+
 
 class _Server:
     """What every connection of one server shares."""
 
-    def __init__(
-        self, app: ASGIApp, config: ServerConfig, state: dict[str, Any], tls: ServerTLS | None
-    ) -> None:
+    def __init__(self, app: ASGIApp, config: ServerConfig, state: dict[str, Any]) -> None:
         self.app = app
         self.config = config
         self.state = state
-        self.tls = tls
         self.stopping = False
         self.loop = asyncio.get_running_loop()
         self.date = DateHeader(time.time())
@@ -76,21 +79,20 @@ class _Connection(asyncio.Protocol, DriverConnection):
     # -- transport callbacks ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """A new connection; over TLS asyncio calls this once the handshake is done."""
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._start_core("http", None, None)
+
+    def _start_core(self, scheme: str, alpn: str | None, tls: dict[str, Any] | None) -> None:
+        """Make the core and serve: at connect, or once a TLS handshake is done."""
         server = self.server
-        tls = server.tls
-        scheme, alpn, tls_info = "http", None, None
-        if tls is not None:
-            ssl_object = transport.get_extra_info("ssl_object")
-            scheme, alpn, tls_info = "https", tls.alpn(ssl_object), tls.extension(ssl_object)
+        transport = self.transport
         core = ServerConnection(
             server.config.protocol,
             client=socket_address(transport.get_extra_info("peername")),
             server=socket_address(transport.get_extra_info("sockname")),
             scheme=scheme,
             alpn=alpn,
-            tls=tls_info,
+            tls=tls,
             state=server.state,
             date=server.date,
             now=self.loop.time(),
@@ -99,7 +101,7 @@ class _Connection(asyncio.Protocol, DriverConnection):
         server.connections.add(self)
         server.all_closed.clear()
         self.pump()
-        if server.stopping:  # its handshake ended after the shutdown began
+        if server.stopping:  # it arrived, or its handshake ended, after the shutdown began
             self.shutdown()
 
     def data_received(self, data: bytes) -> None:
@@ -114,6 +116,9 @@ class _Connection(asyncio.Protocol, DriverConnection):
     def connection_lost(self, exc: Exception | None) -> None:  # type: ignore[override]
         DriverConnection.connection_lost(self)
         self._wake_drainers()
+        self._forget()
+
+    def _forget(self) -> None:
         server = self.server
         server.connections.discard(self)
         if not server.connections:
@@ -190,6 +195,148 @@ class _Connection(asyncio.Protocol, DriverConnection):
             self.transport.abort()
 
 
+class _TLSConnection(_Connection):
+    """A TLS connection: the handshake and the records run here, over memory BIOs.
+
+    No TLS state exists before the client's first byte, so a connection that never sends a
+    ClientHello costs little more than its transport; the core is made once the handshake is
+    done. Ciphertext still flows through the transport, so its backpressure works unchanged.
+    """
+
+    def __init__(self, server: _Server, tls: ServerTLS) -> None:
+        super().__init__(server)
+        self.tls = tls
+        self.engine: TLSEngine | None = None
+        self.serving = False  # the handshake is done and the core exists
+        self.transport_closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        server = self.server
+        server.connections.add(self)
+        server.all_closed.clear()
+        loop = self.loop
+        self._timer = loop.call_at(loop.time() + self.tls.handshake_timeout, self._timed_out)
+        if server.stopping:
+            self.shutdown()
+
+    def data_received(self, data: bytes) -> None:
+        engine = self.engine
+        if engine is None or not self.serving:
+            self._handshake(data)
+            return
+        engine.receive_data(data)
+        self._receive_plaintext(engine)
+
+    def eof_received(self) -> bool | None:
+        if self.serving:
+            return super().eof_received()
+        return None  # the client left during its handshake: the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:  # type: ignore[override]
+        if self.serving:
+            super().connection_lost(exc)
+        else:
+            self.transport_closed = True
+            self._cancel_timer()
+            self._forget()
+        self.engine = None  # an app may outlive its connection; its TLS buffers need not
+
+    def pause_writing(self) -> None:
+        if self.serving:
+            super().pause_writing()
+        else:
+            self.write_paused = True
+
+    def resume_writing(self) -> None:
+        if self.serving:
+            super().resume_writing()
+        else:
+            self.write_paused = False
+
+    def write(self, data: bytes) -> None:
+        engine = self.engine
+        if engine is not None and engine.write(data):
+            self.transport.write(engine.data_to_send())
+        else:  # the TLS session is broken: nothing more can be sent
+            self.abort()
+
+    def close_transport(self) -> None:
+        """Our close_notify follows what is queued, then the socket closes."""
+        engine = self.engine
+        transport = self.transport
+        if engine is not None and not transport.is_closing():
+            engine.close_notify()
+            self._send_records(engine)
+        transport.close()
+
+    def shutdown(self) -> None:
+        if self.serving:
+            super().shutdown()
+        elif not self.transport_closed:  # no request can be in flight before the handshake
+            self._cancel_timer()
+            self.transport_closed = True
+            self.transport.close()
+
+    def _handshake(self, data: bytes) -> None:
+        """Feed the handshake; once it is done, make the core and give it what followed."""
+        if self.transport_closed:
+            return
+        engine = self.engine
+        if engine is None:
+            self.engine = engine = TLSEngine(self.tls.context)
+        engine.receive_data(data)
+        try:
+            done = engine.do_handshake()
+        except ssl.SSLError as exc:
+            logger.debug("TLS handshake with %s failed: %s", self._peer(), exc)
+            self._send_records(engine)  # the alert tells the client why
+            self.shutdown()
+            return
+        self._send_records(engine)
+        if done:
+            self._cancel_timer()
+            self.serving = True
+            ssl_object = engine.ssl
+            self._start_core("https", self.tls.alpn(ssl_object), self.tls.extension(ssl_object))
+            self._receive_plaintext(engine)
+
+    def _receive_plaintext(self, engine: TLSEngine) -> None:
+        """Give the core all the plaintext received so far, as one piece: one read's worth,
+        as on plain TCP, after which ``pump`` pauses the transport if the core asks."""
+        chunks = []
+        while data := engine.read(TLS_READ_SIZE):
+            chunks.append(data)
+        if self.transport_closed:
+            return
+        self._send_records(engine)  # e.g. the answer to a KeyUpdate
+        core = self.core
+        if chunks:
+            core.receive_data(chunks[0] if len(chunks) == 1 else b"".join(chunks), self.loop.time())
+            self.pump()
+        if data is not None and not self.transport_closed:  # close_notify or a broken record
+            core.receive_data(b"", self.loop.time())
+            self.pump()
+
+    def _send_records(self, engine: TLSEngine) -> None:
+        """Write what TLS produced by itself (handshake messages, alerts, close_notify)."""
+        if engine.has_data_to_send:
+            self.transport.write(engine.data_to_send())
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        logger.debug("TLS handshake with %s timed out", self._peer())
+        self.abort()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _peer(self) -> Any:
+        return self.transport.get_extra_info("peername")
+
+
 async def serve(app: ASGIApp, config: ServerConfig, *, on_ready: OnReady | None = None) -> None:
     """Serve ``app`` until cancelled, then shut down gracefully.
 
@@ -217,16 +364,13 @@ async def _serve_started(
     app: ASGIApp, config: ServerConfig, state: dict[str, Any], on_ready: OnReady | None
 ) -> None:
     tls = ServerTLS.from_config(config)
-    server = _Server(app, config, state, tls)
+    server = _Server(app, config, state)
     loop = server.loop
     sock = bind_socket(config.host, config.port, config.backlog)
-    listener = await loop.create_server(
-        lambda: _Connection(server),
-        sock=sock,
-        backlog=config.backlog,
-        ssl=None if tls is None else tls.context,
-        ssl_handshake_timeout=None if tls is None else tls.handshake_timeout,
+    factory: Callable[[], _Connection] = (
+        (lambda: _Connection(server)) if tls is None else (lambda: _TLSConnection(server, tls))
     )
+    listener = await loop.create_server(factory, sock=sock, backlog=config.backlog)
     date_timer: asyncio.TimerHandle | None = None
 
     def tick() -> None:
