@@ -15,10 +15,9 @@ from asgi_core.http2 import PREFACE
 from fuzz.common import (
     Driver,
     H2Checker,
-    check_http11_output,
+    check_http11_driver,
     check_websocket_output,
     decode,
-    http11_methods,
     require_closed_by_itself,
 )
 
@@ -26,11 +25,13 @@ from fuzz.common import (
 def check(data: bytes) -> None:
     """Run one input; raise on any broken invariant."""
     driver = Driver(decode(data), alpn=None).run()
+    if driver.abandoned:
+        return
     output = bytes(driver.output)
     if bytes(driver.fed[: len(PREFACE)]) == PREFACE:
         H2Checker().feed(output, True)
         return
-    result = check_http11_output(output, http11_methods(driver.started), True)
+    result = check_http11_driver(driver)
     if result.switched is None:
         require_closed_by_itself(driver)
     elif (b"upgrade", b"h2c") in result.switched:

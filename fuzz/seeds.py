@@ -68,6 +68,7 @@ class H2:
         end: bool = True,
         extra: list[tuple[str, str]] | None = None,
         split: bool = False,
+        huffman: bool = True,
     ) -> bytes:
         fields = [
             (":method", method),
@@ -76,7 +77,7 @@ class H2:
             (":path", path),
             *(extra or []),
         ]
-        block = self.encoder.encode(fields)
+        block = self.encoder.encode(fields, huffman=huffman)
         if split and len(block) > 2:
             first = HeadersFrame(stream_id, block[:2], flags=["END_STREAM"] if end else [])
             rest = ContinuationFrame(stream_id, block[2:], flags=["END_HEADERS"])
@@ -182,6 +183,12 @@ def corpus() -> dict[str, dict[str, bytes]]:
         "bad-request": seed(0, 0, b"GET /\x01 HTTP/1.1\r\n\r\n"),
         "oversized-head": seed(TIGHT, 0, request(headers="X-Big: " + "a" * 600 + "\r\n")),
         "websocket": seed(EOF, 0, WS_HANDSHAKE + ws_frame(1, b"hi")),
+        "websocket-subprotocol": seed(
+            0,
+            0,
+            WS_HANDSHAKE.replace(b"\r\n\r\n", b"\r\nSec-WebSocket-Protocol: chat\r\n\r\n")
+            + ws_frame(2, b"quit"),
+        ),
         "websocket-denied": seed(0, 0, WS_HANDSHAKE.replace(b"/ws", b"/ws?d")),
     }
     get = H2().headers(1, "/?s")
@@ -212,6 +219,9 @@ def corpus() -> dict[str, dict[str, bytes]]:
             )
             + H2().headers(1, split=True)
             + frames(RstStreamFrame(1, error_code=8), GoAwayFrame(0, error_code=0)),
+        ),
+        "literal-fields": seed(
+            0, 0, SETTINGS + H2().headers(1, "/caf%C3%A9?q=1", "PATCH", huffman=False)
         ),
         "push-and-hint": seed(CLOCK, 0, SETTINGS + H2().headers(1, "/?ph")),
         "websocket": seed(

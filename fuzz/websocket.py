@@ -16,10 +16,9 @@ from fuzz.common import (
     VARIANT,
     VARIANT2,
     Driver,
-    check_http11_output,
+    check_http11_driver,
     check_websocket_output,
     decode,
-    http11_methods,
     require_closed_by_itself,
 )
 
@@ -41,7 +40,9 @@ def handshake(flags: int) -> bytes:
 def check(data: bytes) -> None:
     """Run one input; raise on any broken invariant."""
     driver = Driver(decode(data, prefix=handshake), alpn="http/1.1").run()
-    result = check_http11_output(bytes(driver.output), http11_methods(driver.started), True)
+    if driver.abandoned:
+        return
+    result = check_http11_driver(driver)
     if result.switched is not None:
         deflate = any(name == b"sec-websocket-extensions" for name, _ in result.switched)
         check_websocket_output(result.rest, deflate=deflate, complete=True)
