@@ -20,7 +20,7 @@ from .events import AppReceive, Event
 Headers = list[tuple[bytes, bytes]]
 
 # RFC 9110 section 5.1 (token) and 5.5 (field values: no CTL but HTAB).
-_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
+TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _DIGITS = re.compile(rb"[0-9]{1,19}")
 
@@ -92,7 +92,7 @@ def check_headers(headers: object, what: str) -> tuple[Headers, int]:
             raise AppProtocolError(
                 f"{what} header names and values must be bytes, got {name!r}: {value!r}"
             )
-        if _TOKEN.fullmatch(name) is None:
+        if TOKEN.fullmatch(name) is None:
             raise AppProtocolError(f"{what} header name {name!r} is not an RFC 9110 token")
         if _BAD_VALUE.search(value) is not None:
             raise AppProtocolError(
@@ -235,6 +235,8 @@ class HTTPStream:
                 return  # the whole body is out: the next message is http.disconnect
             elif self._body or self.body_complete:
                 body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+                if type(body) is not bytes:  # h11 hands out bytearrays; ASGI says bytes
+                    body = bytes(body)
                 self._body.clear()
                 size, self.buffered = self.buffered, 0
                 more = not self.body_complete

@@ -83,8 +83,9 @@ class ServerConnection:
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes from the peer; ``b""`` means the peer closed its side (EOF)."""
         if self._sniffing:
+            eof = not data
             data = self._sniffed + data
-            if data and len(data) < len(PREFACE) and PREFACE.startswith(data):
+            if not eof and len(data) < len(PREFACE) and PREFACE.startswith(data):
                 self._sniffed = data  # could still be the preface
                 return
             self._sniffing = False
@@ -94,6 +95,9 @@ class ServerConnection:
                 self._protocol = HTTP2Connection(
                     self._config, self._events, now=now, **self._context
                 )
+            elif eof and data:
+                self._protocol.receive_data(data, now)  # what came before the EOF, then it
+                data = b""
         protocol = self._protocol
         protocol.receive_data(data, now)
         if self._h2c and protocol.upgrade is not None:  # type: ignore[union-attr]

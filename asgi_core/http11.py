@@ -464,6 +464,8 @@ class HTTP11Connection:
         stream.feed_body(data)
         if self._timer == _BODY_TIMER:
             self._arm(_NO_TIMER)  # progress: the body timer starts again from now
+            if stream.response_complete:
+                self._arm(_BODY_TIMER)
 
     def _on_end_of_request(self) -> None:
         stream = self._stream
@@ -605,9 +607,13 @@ class HTTP11Connection:
     def _response_finished(self) -> None:
         if not self._keep_alive:
             self._close()
-        elif self._h11.their_state is h11.DONE:
+        elif self._h11.their_state is not h11.SEND_BODY:
+            # DONE, or MIGHT_SWITCH_PROTOCOL (an Upgrade we did not take): the request is over.
             self._next_cycle()
-        # else: the rest of the request body is read (and dropped) before the next request.
+        else:
+            # The rest of the request body is read (and dropped) before the next request,
+            # within request_body_timeout of each piece.
+            self._arm(_BODY_TIMER)
 
     def _next_cycle(self) -> None:
         if not self._keep_alive or self._shutting_down:
@@ -643,6 +649,7 @@ class HTTP11Connection:
         if not self._response_started and not self.closed:
             self._response_started = True
             body = _REASONS.get(status, b"Error") + b"\n"
+            head_request = stream is not None and stream.method == "HEAD"
             headers: Headers = [
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", b"%d" % len(body)),
@@ -651,13 +658,15 @@ class HTTP11Connection:
             ]
             self._add_server_headers(headers, 0)
             self._write_head(status, headers)
-            self._out += body
+            if not head_request:  # RFC 9110 section 9.3.2: no content in answer to HEAD
+                self._out += body
         self._close()
 
     def _close(self) -> None:
         if not self.closed:
             self.closed = True
             self._arm(_NO_TIMER)
+            self.deadline = None  # a WebSocket's deadline is not one _arm knows of
             for stream in self.streams.values():
                 stream.disconnect()
             if self._websocket is not None:
@@ -685,8 +694,8 @@ class HTTP11Connection:
         if stream is not None and not self.closed:
             if stream.waiting_for_body and not stream.response_complete:
                 self._arm(_BODY_TIMER)
-            elif self._timer == _BODY_TIMER:
-                self._arm(_NO_TIMER)
+            elif self._timer == _BODY_TIMER and not stream.response_complete:
+                self._arm(_NO_TIMER)  # (answered: the timer now bounds draining the body)
 
 
 def _single_content_length(head: bytes | bytearray, end: int) -> bool:

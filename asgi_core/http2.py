@@ -33,6 +33,7 @@ from .asgi import (
     HAS_SERVER,
     HEAD,
     START,
+    TOKEN,
     Headers,
     HTTPStream,
     check_headers,
@@ -459,6 +460,9 @@ class HTTP2Connection:
             else:
                 self._answer(stream_id, 501, b"CONNECT is not supported\n")
             return
+        if TOKEN.fullmatch(method) is None:
+            self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)  # RFC 9110 section 9.1: a token
+            return
         if path[:1] != b"/" and not (method == b"OPTIONS" and path == b"*"):
             # RFC 9113 section 8.3.1: origin-form, or "*" for OPTIONS; else malformed.
             self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
@@ -607,7 +611,11 @@ class HTTP2Connection:
         if ws is not None:
             # RFC 8441 section 5: END_STREAM is the TCP FIN of the WebSocket.
             ws.connection_lost()
-            self._end_stream(stream_id)
+            if ws.accepted:
+                self._end_stream(stream_id)
+            elif stream_id not in self._outbound:
+                # No answer began (a denial would have one): the client gave up waiting.
+                self._reset(stream_id, ErrorCodes.CANCEL)
 
     def _on_reset(self, event: h2.events.StreamReset) -> None:
         stream_id = event.stream_id

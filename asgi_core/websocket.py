@@ -21,7 +21,7 @@ from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.handshake import server_extensions_handshake
 from wsproto.utilities import LocalProtocolError, generate_accept_token
 
-from .asgi import Headers, check_headers, check_status
+from .asgi import TOKEN, Headers, check_headers, check_status
 from .config import Config
 from .errors import AppProtocolError, ClientDisconnected
 from .events import AppReceive, Event
@@ -79,7 +79,9 @@ def check_handshake(
         elif name == b"sec-websocket-version":
             version = value.strip()
         elif name == b"sec-websocket-protocol":
-            subprotocols += [p.strip() for p in value.decode("latin-1").split(",") if p.strip()]
+            # RFC 6455 section 4.1: each subprotocol is a token; others are not offered.
+            offered = [p.strip() for p in value.split(b",")]
+            subprotocols += [p.decode("ascii") for p in offered if TOKEN.fullmatch(p)]
         elif name == b"sec-websocket-extensions":
             extensions += [e.strip() for e in value.decode("latin-1").split(",") if e.strip()]
     if version != b"13":
@@ -319,8 +321,14 @@ class WebSocketStream:
     def _accept(self, message: Mapping[str, Any]) -> None:
         subprotocol = message.get("subprotocol")
         headers, _ = check_headers(message.get("headers", ()), "'websocket.accept'")
-        if subprotocol is not None and not isinstance(subprotocol, str):
-            raise AppProtocolError(f"'subprotocol' must be a str or None, got {subprotocol!r}")
+        if subprotocol is not None and (
+            not isinstance(subprotocol, str)
+            or not subprotocol.isascii()
+            or TOKEN.fullmatch(subprotocol.encode("ascii")) is None
+        ):
+            raise AppProtocolError(
+                f"'subprotocol' must be None or a token str (RFC 6455 4.1), got {subprotocol!r}"
+            )
         if any(name == b"sec-websocket-protocol" for name, _ in headers):
             raise AppProtocolError(
                 "'websocket.accept' headers must not set sec-websocket-protocol; "
