@@ -17,7 +17,7 @@ from .events import Event
 from .http2 import PREFACE, HTTP2Connection
 from .http11 import HTTP11Connection
 from .httpdate import DateHeader
-from .scope import Address
+from .scope import Address, ConnectionInfo
 
 #: ALPN protocols the core speaks, in the server's order of preference.
 SUPPORTED_ALPN = ("h2", "http/1.1")
@@ -37,7 +37,16 @@ class ServerConnection:
     put in every scope's ``extensions``.
     """
 
-    __slots__ = ("_config", "_context", "_events", "_h2c", "_protocol", "_sniffed", "_sniffing")
+    __slots__ = (
+        "_config",
+        "_date",
+        "_events",
+        "_h2c",
+        "_info",
+        "_protocol",
+        "_sniffed",
+        "_sniffing",
+    )
 
     def __init__(
         self,
@@ -57,14 +66,8 @@ class ServerConnection:
             raise ValueError(f"unsupported ALPN protocol {alpn!r}; offer one of {offered}")
         self._config = config
         self._events: deque[Event] = deque()
-        self._context: dict[str, Any] = {
-            "client": client,
-            "server": server,
-            "scheme": scheme,
-            "state": state,
-            "tls": tls,
-            "date": date,
-        }
+        self._info = ConnectionInfo(scheme, client, server, config.root_path, state, tls)
+        self._date = date
         cleartext = alpn is None and config.http2
         #: Waiting for the first bytes: the HTTP/2 preface, or HTTP/1.1.
         self._sniffing = cleartext
@@ -72,10 +75,10 @@ class ServerConnection:
         self._h2c = cleartext
         self._protocol: HTTP11Connection | HTTP2Connection
         if alpn == "h2":
-            self._protocol = HTTP2Connection(config, self._events, now=now, **self._context)
+            self._protocol = HTTP2Connection(config, self._events, self._info, date=date, now=now)
         else:
             self._protocol = HTTP11Connection(
-                config, self._events, now=now, h2c=cleartext, **self._context
+                config, self._events, self._info, date=date, now=now, h2c=cleartext
             )
 
     # -- inputs -------------------------------------------------------------------------------
@@ -93,7 +96,7 @@ class ServerConnection:
             if data.startswith(PREFACE):
                 self._h2c = False
                 self._protocol = HTTP2Connection(
-                    self._config, self._events, now=now, **self._context
+                    self._config, self._events, self._info, date=self._date, now=now
                 )
             elif eof and data:
                 self._protocol.receive_data(data, now)  # what came before the EOF, then it
@@ -112,10 +115,11 @@ class ServerConnection:
         self._protocol = HTTP2Connection(
             self._config,
             self._events,
+            self._info,
             now=now,
             upgrade=upgrade,
             output=http11.data_to_send() + _H2C_RESPONSE,
-            **self._context,
+            date=self._date,
         )
 
     def connection_lost(self, now: float) -> None:

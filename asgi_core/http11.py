@@ -28,7 +28,7 @@ from .errors import AppProtocolError
 from .events import CloseConnection, Event, StreamStarted
 from .http2 import H2CUpgrade
 from .httpdate import DateHeader
-from .scope import Address, http_scope, websocket_scope
+from .scope import ConnectionInfo
 from .websocket import HandshakeError, WebSocketStream, check_handshake
 
 _REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
@@ -50,18 +50,14 @@ class HTTP11Connection:
         self,
         config: Config,
         events: deque[Event],
+        info: ConnectionInfo,
         *,
-        client: Address,
-        server: Address,
-        scheme: str,
-        state: dict[str, Any] | None,
-        tls: dict[str, Any] | None,
         date: DateHeader | None,
         now: float,
         h2c: bool = False,
     ) -> None:
         self._config = config
-        self._tls = tls
+        self._info = info
         self._h2c_allowed = h2c
         #: An ``Upgrade: h2c`` request being read; its body collects in ``_h2c_body``.
         self._h2c: H2CUpgrade | None = None
@@ -69,10 +65,6 @@ class HTTP11Connection:
         #: Set once that request is complete: ``ServerConnection`` switches to HTTP/2.
         self.upgrade: H2CUpgrade | None = None
         self._events = events
-        self._client = client
-        self._server = server
-        self._scheme = scheme
-        self._state = state
         self._date = date
         self._server_header = config.server_header_bytes
         self._h11 = self._new_parser()
@@ -341,21 +333,14 @@ class HTTP11Connection:
             )
             return
         extensions: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
-        if self._tls is not None:
-            extensions["tls"] = self._tls
         if trailers:
             extensions["http.response.trailers"] = {}
-        scope = http_scope(
+        scope = self._info.http(
             method=stream.method,
             # RFC 9110 section 2.5: HTTP/1.x above 1.1 is served as 1.1.
             http_version="1.0" if http10 else "1.1",
             target=request.target,
             headers=headers,
-            scheme=self._scheme,
-            client=self._client,
-            server=self._server,
-            root_path=self._config.root_path,
-            state=self._state,
             extensions=extensions,
         )
         self.streams[stream_id] = stream
@@ -382,21 +367,12 @@ class HTTP11Connection:
             extension_offers=offers,
         )
         self._websocket = ws
-        scope = websocket_scope(
+        scope = self._info.websocket(
             http_version="1.1",
             target=target,
             headers=headers,
-            scheme=self._scheme,
-            client=self._client,
-            server=self._server,
-            root_path=self._config.root_path,
-            state=self._state,
             subprotocols=subprotocols,
-            extensions=(
-                {"websocket.http.response": {}}
-                if self._tls is None
-                else {"websocket.http.response": {}, "tls": self._tls}
-            ),
+            extensions={"websocket.http.response": {}},
         )
         self._events.append(StreamStarted(stream_id, scope))
 

@@ -42,7 +42,7 @@ from .config import Config
 from .errors import AppProtocolError
 from .events import CloseConnection, Event, SendAllowed, StreamStarted
 from .httpdate import DateHeader
-from .scope import Address, http_scope, websocket_scope
+from .scope import ConnectionInfo
 from .websocket import HandshakeError, WebSocketStream, check_handshake
 
 #: The client connection preface (RFC 9113 section 3.4).
@@ -139,12 +139,8 @@ class HTTP2Connection:
         self,
         config: Config,
         events: deque[Event],
+        info: ConnectionInfo,
         *,
-        client: Address,
-        server: Address,
-        scheme: str,
-        state: dict[str, Any] | None,
-        tls: dict[str, Any] | None,
         date: DateHeader | None,
         now: float,
         upgrade: H2CUpgrade | None = None,
@@ -152,11 +148,7 @@ class HTTP2Connection:
     ) -> None:
         self._config = config
         self._events = events
-        self._client = client
-        self._server = server
-        self._scheme = scheme
-        self._state = state
-        self._tls = tls
+        self._info = info
         self._date = date
         self._server_header = config.server_header_bytes
         self._now = now
@@ -493,18 +485,11 @@ class HTTP2Connection:
         }
         if self._h2.remote_settings.enable_push:
             extensions["http.response.push"] = {}
-        if self._tls is not None:
-            extensions["tls"] = self._tls
-        scope = http_scope(
+        scope = self._info.http(
             method=stream.method,
             http_version="2",
             target=target,
             headers=headers,
-            scheme=self._scheme,
-            client=self._client,
-            server=self._server,
-            root_path=self._config.root_path,
-            state=self._state,
             extensions=extensions,
         )
         self._http[stream_id] = stream
@@ -541,20 +526,12 @@ class HTTP2Connection:
             subprotocols=subprotocols,
             extension_offers=offers,
         )
-        extensions: dict[str, dict[str, Any]] = {"websocket.http.response": {}}
-        if self._tls is not None:
-            extensions["tls"] = self._tls
-        scope = websocket_scope(
+        scope = self._info.websocket(
             http_version="2",
             target=path,
             headers=headers,
-            scheme=self._scheme,
-            client=self._client,
-            server=self._server,
-            root_path=self._config.root_path,
-            state=self._state,
             subprotocols=subprotocols,
-            extensions=extensions,
+            extensions={"websocket.http.response": {}},
         )
         self._websockets[stream_id] = ws
         self._events.append(StreamStarted(stream_id, scope))
@@ -800,7 +777,7 @@ class HTTP2Connection:
             return  # a push is a hint: the client can always ask for the resource itself
         authority = self._authority.get(stream.stream_id, b"")
         target = quote(path, safe="/%:@!$&'()*+,;=?").encode("ascii")
-        request = [(b":method", b"GET"), (b":scheme", self._scheme.encode("ascii")),
+        request = [(b":method", b"GET"), (b":scheme", self._info.scheme.encode("ascii")),
                    (b":authority", authority), (b":path", target)]  # fmt: skip
         request += [pair for pair in headers if pair[0] not in _CONNECTION_SPECIFIC]
         promised = self._h2.get_next_available_stream_id()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -104,3 +105,50 @@ def websocket_scope(
     del scope["method"]
     scope["subprotocols"] = subprotocols
     return scope
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo:
+    """What every scope of one connection shares: the peers, the scheme, the mount point,
+    the lifespan state and the TLS extension (added to every scope's ``extensions``)."""
+
+    scheme: str = "http"
+    client: Address = None
+    server: Address = None
+    root_path: str = ""
+    state: dict[str, Any] | None = None
+    tls: dict[str, Any] | None = None
+
+    def http(
+        self,
+        *,
+        method: str,
+        http_version: str,
+        target: bytes,
+        headers: Headers,
+        extensions: dict[str, dict[str, Any]],
+    ) -> dict[str, Any]:
+        """One request's ``http`` scope."""
+        if self.tls is not None:
+            extensions["tls"] = self.tls
+        return http_scope(method=method, http_version=http_version, target=target,
+                          headers=headers, scheme=self.scheme, client=self.client,
+                          server=self.server, root_path=self.root_path, state=self.state,
+                          extensions=extensions)  # fmt: skip
+
+    def websocket(
+        self,
+        *,
+        http_version: str,
+        target: bytes,
+        headers: Headers,
+        subprotocols: list[str],
+        extensions: dict[str, dict[str, Any]],
+    ) -> dict[str, Any]:
+        """One WebSocket's ``websocket`` scope."""
+        if self.tls is not None:
+            extensions["tls"] = self.tls
+        return websocket_scope(http_version=http_version, target=target, headers=headers,
+                               scheme=self.scheme, client=self.client, server=self.server,
+                               root_path=self.root_path, state=self.state,
+                               subprotocols=subprotocols, extensions=extensions)  # fmt: skip
