@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from .errors import AppProtocolError, ClientDisconnected
 from .events import AppReceive, Event
+from .httpdate import DateHeader
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -56,6 +57,17 @@ class HTTPWire(Protocol):
 
     def request_body_consumed(self, stream: HTTPStream, size: int) -> None:
         """The application took ``size`` bytes of body (reading or window updates may resume)."""
+
+
+def add_server_headers(
+    headers: Headers, present: int, server: bytes | None, date: DateHeader | None
+) -> None:
+    """Append ``Server`` and ``Date`` unless ``present`` (HAS_* flags) says the app sent them;
+    ``None`` leaves one out (Config.server_header None, Config.date_header False)."""
+    if not present & HAS_SERVER and server is not None:
+        headers.append((b"server", server))
+    if not present & HAS_DATE and date is not None:
+        headers.append((b"date", date.value))
 
 
 def check_status(status: object) -> int:

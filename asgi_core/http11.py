@@ -22,6 +22,7 @@ from .asgi import (
     HAS_SERVER,
     Headers,
     HTTPStream,
+    add_server_headers,
 )
 from .config import Config
 from .errors import AppProtocolError
@@ -65,7 +66,7 @@ class HTTP11Connection:
         #: Set once that request is complete: ``ServerConnection`` switches to HTTP/2.
         self.upgrade: H2CUpgrade | None = None
         self._events = events
-        self._date = date
+        self._date = date if config.date_header else None  # None: no Date header
         self._server_header = config.server_header_bytes
         self._h11 = self._new_parser()
         self._out = bytearray()
@@ -385,7 +386,7 @@ class HTTP11Connection:
     # -- WebSocketWire: the handshake answer and the frames -----------------------------------
 
     def websocket_accepted(self, stream: WebSocketStream, headers: Headers) -> None:
-        self._add_server_headers(headers, 0)
+        add_server_headers(headers, 0, self._server_header, self._date)
         self._response_started = True
         self._write_head(101, headers)
         early = self._h11.trailing_data[0]  # frames the client sent before the 101
@@ -410,7 +411,7 @@ class HTTP11Connection:
             present = (HAS_SERVER if b"server" in names else 0) | (
                 HAS_DATE if b"date" in names else 0
             )
-            self._add_server_headers(headers, present)
+            add_server_headers(headers, present, self._server_header, self._date)
             self._write_head(status, headers)
         if self._denial_chunked:
             self._write_chunk(body, end)
@@ -493,7 +494,7 @@ class HTTP11Connection:
             else:
                 self._response_chunked = True
                 headers.append((b"transfer-encoding", b"chunked"))
-        self._add_server_headers(headers, flags)
+        add_server_headers(headers, flags, self._server_header, self._date)
         if flags & HAS_CONNECTION_CLOSE or self._shutting_down:
             self._keep_alive = False
         elif self._expects_continue and not stream.body_complete:
@@ -504,13 +505,6 @@ class HTTP11Connection:
         self._expects_continue = False
         self._write_head(status, headers)
         self._write_body(stream, body, end)
-
-    def _add_server_headers(self, headers: Headers, present: int) -> None:
-        """``Server`` and ``Date`` unless ``present`` (HAS_* flags) says the app sent them."""
-        if not present & HAS_SERVER and self._server_header is not None:
-            headers.append((b"server", self._server_header))
-        if not present & HAS_DATE and self._date is not None and self._config.date_header:
-            headers.append((b"date", self._date.value))
 
     def _write_chunk(self, body: bytes, end: bool) -> None:
         """Chunked framing (RFC 9112 section 7.1); ``end`` adds the last chunk."""
@@ -632,7 +626,7 @@ class HTTP11Connection:
                 (b"connection", b"close"),
                 *(extra_headers or ()),
             ]
-            self._add_server_headers(headers, 0)
+            add_server_headers(headers, 0, self._server_header, self._date)
             self._write_head(status, headers)
             if not head_request:  # RFC 9110 section 9.3.2: no content in answer to HEAD
                 self._out += body

@@ -36,6 +36,7 @@ from .asgi import (
     TOKEN,
     Headers,
     HTTPStream,
+    add_server_headers,
     check_headers,
 )
 from .config import Config
@@ -149,7 +150,7 @@ class HTTP2Connection:
         self._config = config
         self._events = events
         self._info = info
-        self._date = date
+        self._date = date if config.date_header else None  # None: no Date header
         self._server_header = config.server_header_bytes
         self._now = now
         self._out = bytearray(output)
@@ -638,19 +639,25 @@ class HTTP2Connection:
                         out.remaining = int(value)
         elif end and not no_body:
             fields.append((b"content-length", b"%d" % len(body)))
-        self._add_server_headers(fields, flags)
+        add_server_headers(fields, flags, self._server_header, self._date)
         if no_body:
             self._no_body.add(stream_id)
             body = b""
+        if self._send_head(stream_id, fields, body, end):
+            self._queue(stream, body, end)
+
+    def _send_head(self, stream_id: int, fields: Headers, body: bytes, end: bool) -> bool:
+        """A response's HEADERS (ending the stream when nothing follows); whether the body
+        is still to be sent."""
         try:
             self._h2.send_headers(stream_id, fields, end_stream=end and not body)
         except h2.exceptions.StreamClosedError:
             self._drop_outbound(stream_id)
-            return
+            return False
         if end and not body:
             self._drop_outbound(stream_id)
-            return
-        self._queue(stream, body, end)
+            return False
+        return True
 
     def send_body(self, stream: HTTPStream, body: bytes, end: bool) -> None:
         if not self.closed and not stream.disconnected:
@@ -699,7 +706,7 @@ class HTTP2Connection:
         stream_id = stream.stream_id
         fields = [(b":status", b"200")]
         fields += [pair for pair in headers if pair[0] not in _CONNECTION_SPECIFIC]
-        self._add_server_headers(fields, 0)
+        add_server_headers(fields, 0, self._server_header, self._date)
         try:
             self._h2.send_headers(stream_id, fields)
         except h2.exceptions.StreamClosedError:
@@ -720,14 +727,8 @@ class HTTP2Connection:
             fields += [pair for pair in headers if pair[0] not in _CONNECTION_SPECIFIC]
             present = HAS_SERVER if any(n == b"server" for n, _ in headers) else 0
             present |= HAS_DATE if any(n == b"date" for n, _ in headers) else 0
-            self._add_server_headers(fields, present)
-            try:
-                self._h2.send_headers(stream_id, fields, end_stream=end and not body)
-            except h2.exceptions.StreamClosedError:
-                self._drop_outbound(stream_id)
-                return
-            if end and not body:
-                self._drop_outbound(stream_id)
+            add_server_headers(fields, present, self._server_header, self._date)
+            if not self._send_head(stream_id, fields, body, end):
                 return
         if body:
             out.chunks.append(body)
@@ -899,7 +900,7 @@ class HTTP2Connection:
         """A response the server gives by itself (413, 501, handshake errors)."""
         fields = [(b":status", b"%d" % status), (b"content-type", b"text/plain; charset=utf-8"),
                   (b"content-length", b"%d" % len(body)), *(extra or ())]  # fmt: skip
-        self._add_server_headers(fields, 0)
+        add_server_headers(fields, 0, self._server_header, self._date)
         try:
             self._h2.send_headers(stream_id, fields)
             self._h2.send_data(stream_id, body, end_stream=True)
@@ -920,12 +921,6 @@ class HTTP2Connection:
             self._reset(stream_id, ErrorCodes.CANCEL)
         else:
             self._answer(stream_id, 413, b"Content Too Large\n")
-
-    def _add_server_headers(self, headers: Headers, present: int) -> None:
-        if not present & HAS_SERVER and self._server_header is not None:
-            headers.append((b"server", self._server_header))
-        if not present & HAS_DATE and self._date is not None and self._config.date_header:
-            headers.append((b"date", self._date.value))
 
     # -- the connection -----------------------------------------------------------------------
 
