@@ -42,7 +42,6 @@ from asgi_core import (
     ServerConnection,
     StreamStarted,
 )
-from asgi_core.http2 import PREFACE
 
 # -- invariants -------------------------------------------------------------------------------
 
@@ -60,34 +59,13 @@ def require(condition: object, message: str) -> None:
 #: Core bugs found by fuzzing and not fixed yet, each with a ``fuzz/regressions/*.pending``
 #: input. Their checks are relaxed (narrowly) so fuzzing can look past them; FUZZ_STRICT=1
 #: restores them, to reproduce a pending input. Remove an entry once its bug is fixed.
-KNOWN_BUGS: dict[str, str] = {
-    "bytearray-body": "HTTP/1.1 http.request bodies are a bytearray when one read holds them",
-    "h2-ws-end-before-accept": "an RFC 8441 stream ended before the accept gets a bare DATA",
-    "head-error-body": "an error answer (400, 408, 413) to a HEAD request whose body was "
-    "being read carries a body",
-    "unread-body-no-timer": "after a response to a request whose body the app did not read, "
-    "a client that stops sending the body holds the connection: no timer is armed",
-    "ws-non-ascii-subprotocol": "websocket.accept choosing a subprotocol the client offered "
-    "with a non-ASCII byte raises UnicodeEncodeError from app_send",
-    "h2-non-ascii-method": "an HTTP/2 request whose :method has a non-ASCII byte raises "
-    "UnicodeDecodeError from receive_data",
-    "sniffed-eof-ignored": "on cleartext, an EOF after the first bytes of the HTTP/2 preface "
-    "is dropped: the connection stays open until the keep-alive timeout",
-    "stale-deadline-after-close": "an HTTP/1.1 WebSocket connection closed by the client's "
-    "EOF during the close handshake keeps reporting its past close deadline",
-    "upgrade-header-hangs": "an HTTP/1.1 request with an Upgrade header not switched to "
-    "leaves reading paused and no timer: later requests and the EOF are never read",
-}
+KNOWN_BUGS: dict[str, str] = {}
 STRICT = os.environ.get("FUZZ_STRICT", "") not in ("", "0")
 
 
 def known(bug: str) -> bool:
     """Whether a check is relaxed for the known, pending core bug ``bug``."""
     return bug in KNOWN_BUGS and not STRICT
-
-
-class _KnownCrash(Exception):
-    """A known core bug raised from the core: the rest of the input tells nothing more."""
 
 
 # -- the input --------------------------------------------------------------------------------
@@ -242,8 +220,6 @@ def websocket_app(scope: dict[str, Any]) -> App:
         yield Send({"type": "websocket.close"})
         return
     subprotocols = scope["subprotocols"]
-    if known("ws-non-ascii-subprotocol"):
-        subprotocols = [name for name in subprotocols if name.isascii()]
     yield Send(
         {"type": "websocket.accept", "subprotocol": subprotocols[0] if subprotocols else None}
     )
@@ -325,19 +301,11 @@ class Driver:
         self.close_emitted = False
         self.close_flushed = False  # CloseConnection was handled and its output written
         self.closed_by_itself = False
-        self.abandoned = False
 
     # -- running a script ---------------------------------------------------------------------
 
     def run(self) -> Driver:
-        """Play the script, then settle; ``abandoned`` if a known core crash cut it short."""
-        try:
-            self._play()
-        except _KnownCrash:
-            self.abandoned = True
-        return self
-
-    def _play(self) -> None:
+        """Play the script, then settle."""
         script = self.script
         for index, piece in enumerate(script.pieces):
             if script.shutdown_at == index:
@@ -351,6 +319,7 @@ class Driver:
         if script.has(EOF):
             self.unread.append(b"")
         self.settle()
+        return self
 
     @property
     def peer_gone(self) -> bool:
@@ -364,19 +333,10 @@ class Driver:
             data = self.unread.popleft()
             self.max_read = max(self.max_read, len(data))
             self.fed += data
-            try:
-                conn.receive_data(data, self.now)
-            except UnicodeDecodeError:
-                if not known("h2-non-ascii-method"):
-                    raise
-                raise _KnownCrash from None
+            conn.receive_data(data, self.now)
             if not data:
                 self.peer_eof = True
-                sniffing = self.fed and PREFACE.startswith(self.fed)
-                require(
-                    conn.closed or (known("sniffed-eof-ignored") and sniffing),
-                    "the connection stays open after the client's EOF",
-                )
+                require(conn.closed, "the connection stays open after the client's EOF")
             self.drain(len(data))
 
     def shutdown(self) -> None:
@@ -399,8 +359,7 @@ class Driver:
         dues = [task.wake for task in self.tasks.values() if task.waiting == "sleep"]
         deadline = self.conn.next_deadline
         if self.conn.closed:
-            stale = known("stale-deadline-after-close")
-            require(deadline is None or stale, f"next_deadline {deadline} after the close")
+            require(deadline is None, f"next_deadline {deadline} after the close")
         elif deadline is not None:
             dues.append(deadline)
         return min(dues) if dues else None
@@ -559,8 +518,6 @@ class Driver:
             return
         require(kind == "http.request", f"an http app received {kind!r}")
         body, more = message.get("body"), message.get("more_body")
-        if known("bytearray-body") and type(body) is bytearray:
-            body = bytes(body)
         if not isinstance(body, bytes) or not isinstance(more, bool):
             raise InvariantError(f"bad http.request {message!r}")
         require(
@@ -616,66 +573,75 @@ class HTTP11Output:
 def check_http11_output(data: bytes, methods: list[str], peer_gone: bool) -> HTTP11Output:
     """Parse every response with h11 as the client; each must be complete and well framed.
 
-    ``methods`` are the requests' methods in order (answers past them are to requests the
-    server refused before starting a stream). The output ends where the connection closed;
-    ``peer_gone``: the client left first, so the last request may have no final response.
+    ``methods`` are the requests' methods in order; an answer past them is to a request the
+    server refused before starting a stream, whose method is unknown here (GET, or HEAD: no
+    body). The output ends where the connection closed; ``peer_gone``: the client left
+    first, so the last request may have no final response.
     """
     result = HTTP11Output()
-    rest = data
+    rest: bytes | None = data
     exchange = 0
     while rest:
-        method = methods[exchange] if exchange < len(methods) else "GET"
-        client = h11.Connection(h11.CLIENT)
-        client.send(
-            h11.Request(
-                method=method,
-                target="/",
-                headers=[("host", "fuzz"), ("connection", "upgrade"), ("upgrade", "fuzz")],
-            )
-        )
-        client.send(h11.EndOfMessage())
-        client.receive_data(rest)
-        eof_sent = final = False
-        while True:
+        if exchange < len(methods):
+            rest = _exchange(rest, methods[exchange], peer_gone, result, exchange)
+        else:
+            answer, attempt = rest, HTTP11Output()
             try:
-                event = client.next_event()
-            except h11.RemoteProtocolError as exc:
-                if eof_sent and peer_gone and not final:
-                    return result  # only informational answers before the client left
-                raise InvariantError(
-                    f"response {exchange} does not parse: {exc}; output: {bytes(data)!r}"
-                ) from None
-            if event is h11.NEED_DATA:
-                require(not eof_sent, f"response {exchange} is cut short: {bytes(rest)!r}")
-                client.receive_data(b"")
-                eof_sent = True
-                continue
-            if isinstance(event, h11.InformationalResponse):
-                status = event.status_code
-                require(status in (100, 101), f"informational status {status}")
-                result.statuses.append(status)
-                if status == 101:
-                    result.switched = list(event.headers)
-                    result.rest = bytes(client.trailing_data[0])
-                    return result
-            elif isinstance(event, h11.Response):
-                final = True
-                status = event.status_code
-                require(200 <= status <= 599, f"final status {status}")
-                require(status != 500, "a 500: the core blamed the well-behaved app")
-                result.statuses.append(status)
-            elif isinstance(event, h11.EndOfMessage):
-                rest = bytes(client.trailing_data[0])
-                status = result.statuses[-1]
-                if known("head-error-body") and method == "HEAD" and status in (400, 408, 413):
-                    rest = b"" if rest.endswith(b"\n") and b"HTTP/" not in rest else rest
-                if client.their_state is h11.MUST_CLOSE or client.their_state is h11.CLOSED:
-                    require(not rest, f"bytes after a response that closes: {rest[:64]!r}")
-                break
-            elif isinstance(event, h11.ConnectionClosed):
-                return result
+                rest = _exchange(answer, "GET", peer_gone, attempt, exchange)
+            except InvariantError:
+                attempt = HTTP11Output()
+                rest = _exchange(answer, "HEAD", peer_gone, attempt, exchange)
+            result.statuses += attempt.statuses
+            result.switched, result.rest = attempt.switched, attempt.rest
         exchange += 1
     return result
+
+
+def _exchange(
+    data: bytes, method: str, peer_gone: bool, result: HTTP11Output, exchange: int
+) -> bytes | None:
+    """Parse one response to a ``method`` request into ``result``; return the bytes after
+    it, or None where parsing ends (a 101, or the close)."""
+    client = h11.Connection(h11.CLIENT)
+    headers = [("host", "fuzz"), ("connection", "upgrade"), ("upgrade", "fuzz")]
+    client.send(h11.Request(method=method, target="/", headers=headers))
+    client.send(h11.EndOfMessage())
+    client.receive_data(data)
+    eof_sent = final = False
+    while True:
+        try:
+            event = client.next_event()
+        except h11.RemoteProtocolError as exc:
+            if eof_sent and peer_gone and not final:
+                return None  # only informational answers before the client left
+            raise InvariantError(
+                f"response {exchange} to {method} does not parse: {exc}; output: {data!r}"
+            ) from None
+        if event is h11.NEED_DATA:
+            require(not eof_sent, f"response {exchange} is cut short: {data!r}")
+            client.receive_data(b"")
+            eof_sent = True
+        elif isinstance(event, h11.InformationalResponse):
+            status = event.status_code
+            require(status in (100, 101), f"informational status {status}")
+            result.statuses.append(status)
+            if status == 101:
+                result.switched = list(event.headers)
+                result.rest = bytes(client.trailing_data[0])
+                return None
+        elif isinstance(event, h11.Response):
+            final = True
+            status = event.status_code
+            require(200 <= status <= 599, f"final status {status}")
+            require(status != 500, "a 500: the core blamed the well-behaved app")
+            result.statuses.append(status)
+        elif isinstance(event, h11.EndOfMessage):
+            rest = bytes(client.trailing_data[0])
+            if client.their_state is h11.MUST_CLOSE or client.their_state is h11.CLOSED:
+                require(not rest, f"bytes after a response that closes: {rest[:64]!r}")
+            return rest
+        elif isinstance(event, h11.ConnectionClosed):
+            return None
 
 
 def check_http11_driver(driver: Driver) -> HTTP11Output:
@@ -687,16 +653,7 @@ def check_http11_driver(driver: Driver) -> HTTP11Output:
 def require_closed_by_itself(driver: Driver) -> None:
     """Once the client stops sending, EOF or a timer closes an HTTP/1.1 connection (the tiny
     app never waits forever), so a real driver is never left holding it."""
-    if driver.closed_by_itself:
-        return
-    headers = [name for task in driver.started for name, _ in task.scope["headers"]]
-    if known("upgrade-header-hangs") and b"upgrade" in headers:
-        return
-    http = [task for task in driver.started if task.scope["type"] == "http"]
-    unread = http and not any(m.get("more_body") is False for m in http[-1].messages)
-    if known("unread-body-no-timer") and unread:
-        return
-    require(False, "the connection never closes: no timer left armed")
+    require(driver.closed_by_itself, "the connection never closes: no timer left armed")
 
 
 def http11_methods(tasks: Iterable[Task]) -> list[str]:
@@ -833,9 +790,7 @@ class H2Checker:
             assert self.block is not None
             self.block += frame.data
         elif isinstance(frame, DataFrame):
-            bare_end = not frame.data and "END_STREAM" in frame.flags
-            if not (known("h2-ws-end-before-accept") and bare_end):
-                require(sid in self.responded, f"DATA on stream {sid} before its response head")
+            require(sid in self.responded, f"DATA on stream {sid} before its response head")
         elif isinstance(frame, RstStreamFrame):
             self.ended.add(sid)
         elif isinstance(frame, GoAwayFrame):

@@ -36,7 +36,9 @@ def fuzz_one(target: str, libfuzzer_args: list[str]) -> None:
         sys.exit(2)
     with atheris.instrument_imports(include=INSTRUMENTED):
         module = importlib.import_module(f"fuzz.{target}")
-    atheris.Setup([sys.argv[0], *libfuzzer_args], module.check)
+    # libFuzzer re-runs argv[0] through the shell for -minimize_crash and -merge.
+    command = f"{sys.executable} -m fuzz.run --child {target} --"
+    atheris.Setup([command, *libfuzzer_args], module.check)
     atheris.Fuzz()
 
 
@@ -65,12 +67,13 @@ def run_target(target: str, args: argparse.Namespace, scratch: Path) -> bool:
         str(HERE / "corpus" / target),
     ]
     log = out / "fuzz.log"
+    earlier = set(crashes.iterdir())  # from a previous run into the same --out
     started = time.monotonic()
     with log.open("wb") as sink:
         code = subprocess.run(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT).returncode
     elapsed = time.monotonic() - started
     text = log.read_text(errors="replace")
-    found = sorted(crashes.iterdir())
+    found = sorted(set(crashes.iterdir()) - earlier)
     print(f"{target}: {_figures(text)} in {elapsed:.0f} s, exit {code}", flush=True)
     if code == 0 and not found:
         return True
