@@ -307,6 +307,8 @@ class _TLSConnection(_Connection):
         chunks = []
         while data := engine.read(TLS_READ_SIZE):
             chunks.append(data)
+            if not engine.may_read_more:  # spares a read that would raise SSLWantReadError
+                break
         if self.transport_closed:
             return
         self._send_records(engine)  # e.g. the answer to a KeyUpdate
@@ -314,7 +316,7 @@ class _TLSConnection(_Connection):
         if chunks:
             core.receive_data(chunks[0] if len(chunks) == 1 else b"".join(chunks), self.loop.time())
             self.pump()
-        if data is not None and not self.transport_closed:  # close_notify or a broken record
+        if data == b"" and not self.transport_closed:  # close_notify or a broken record
             core.receive_data(b"", self.loop.time())
             self.pump()
 

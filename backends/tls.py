@@ -248,6 +248,12 @@ class TLSEngine:
         except ssl.SSLError:
             return b""
 
+    @property
+    def may_read_more(self) -> bool:
+        """Whether ``read`` could return more without new input: False means it would only
+        ask for more (OpenSSL reads no further than the record it is on)."""
+        return self._incoming.pending > 0 or self.ssl.pending() > 0
+
     def write(self, data: bytes) -> bool:
         """Encrypt ``data`` into ``data_to_send``: True, or False once nothing can be sent."""
         try:

@@ -121,3 +121,26 @@ def test_a_forged_record_reads_as_the_end(certs: Certificates) -> None:
     pair.engine.receive_data(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)
     assert pair.engine.read(65536) == b""
     assert not pair.engine.write(b"more")
+
+
+def test_may_read_more_is_false_only_when_read_would_wait(certs: Certificates) -> None:
+    """``may_read_more`` lets a driver skip the read that would only ask for more input: it is
+    True while a record, or part of one, is still buffered, and False once all is read."""
+    pair = Pair(certs)
+    pair.handshake()
+    pair.client.write(b"one")
+    pair.client.write(b"two")
+    records = pair.outgoing.read()
+    pair.engine.receive_data(records[:-3])  # the second record lacks its last bytes
+    assert pair.engine.read(65536) == b"one"
+    assert pair.engine.may_read_more
+    assert pair.engine.read(65536) is None
+    pair.engine.receive_data(records[-3:])
+    assert pair.engine.read(65536) == b"two"
+    assert not pair.engine.may_read_more
+    assert pair.engine.read(65536) is None
+    with pytest.raises(ssl.SSLWantReadError):
+        pair.client.unwrap()
+    pair.engine.receive_data(pair.outgoing.read())
+    assert pair.engine.may_read_more
+    assert pair.engine.read(65536) == b""
