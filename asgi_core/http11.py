@@ -557,7 +557,12 @@ class HTTP11Connection:
             self._close()
 
     def request_body_wanted(self, stream: HTTPStream) -> None:
-        if stream is self._stream and self._expects_continue and not self._response_started:
+        if (
+            stream is self._stream
+            and self._expects_continue
+            and not self._response_started
+            and not self.closed
+        ):
             # RFC 9110 section 10.1.1: the 100 goes out only once the app wants the body.
             self._expects_continue = False
             self._out += b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -699,4 +704,21 @@ def _h2c_acceptable(
         decoded = base64.b64decode(value + b"=" * (-len(value) % 4), b"-_", validate=True)
     except (binascii.Error, ValueError):
         return False
-    return len(decoded) % 6 == 0  # RFC 9113 section 6.5.1: 6-byte settings
+    if len(decoded) % 6:  # RFC 9113 section 6.5.1: 6-octet settings
+        return False
+    for at in range(0, len(decoded), 6):
+        setting = int.from_bytes(decoded[at : at + 2], "big")
+        number = int.from_bytes(decoded[at + 2 : at + 6], "big")
+        low, high = _SETTING_RANGES.get(setting, (0, 2**32 - 1))
+        if not low <= number <= high:
+            return False  # RFC 9113 section 6.5.2: a connection error, so no upgrade
+    return True
+
+
+#: RFC 9113 section 6.5.2 (and RFC 8441 section 3): the values a setting may take.
+_SETTING_RANGES = {
+    0x2: (0, 1),  # SETTINGS_ENABLE_PUSH
+    0x4: (0, 2**31 - 1),  # SETTINGS_INITIAL_WINDOW_SIZE
+    0x5: (2**14, 2**24 - 1),  # SETTINGS_MAX_FRAME_SIZE
+    0x8: (0, 1),  # SETTINGS_ENABLE_CONNECT_PROTOCOL
+}

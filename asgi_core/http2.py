@@ -40,7 +40,7 @@ from .asgi import (
     check_headers,
 )
 from .config import Config
-from .errors import AppProtocolError
+from .errors import AppProtocolError, ClientDisconnected
 from .events import CloseConnection, Event, SendAllowed, StreamStarted
 from .httpdate import DateHeader
 from .scope import ConnectionInfo
@@ -762,6 +762,8 @@ class HTTP2Connection:
             raise AppProtocolError(f"'http.response.push' needs a 'path' str starting with '/', "
                                    f"got {path!r}")  # fmt: skip
         headers, _ = check_headers(message.get("headers", ()), "'http.response.push'")
+        if stream.disconnected:
+            raise ClientDisconnected(f"stream {stream.stream_id}: the client has disconnected")
         if stream.response_state not in (HEAD, BODY):
             raise AppProtocolError(
                 "'http.response.push' goes after 'http.response.start' and before the last body"
@@ -801,9 +803,11 @@ class HTTP2Connection:
                 raise AppProtocolError(f"early hint links must be bytes, got {link!r}")
             checked, _ = check_headers([(b"link", link)], "'http.response.early_hint'")
             fields += checked
+        if stream.disconnected:
+            raise ClientDisconnected(f"stream {stream.stream_id}: the client has disconnected")
         if stream.response_state != START:
             raise AppProtocolError("'http.response.early_hint' goes before 'http.response.start'")
-        if not self.closed and not stream.disconnected:
+        if not self.closed:
             with contextlib.suppress(h2.exceptions.StreamClosedError):
                 self._h2.send_headers(stream.stream_id, fields)
 

@@ -123,3 +123,47 @@ def test_eof_in_the_middle_of_the_preface_closes() -> None:
     h.feed(PREFACE[:10])
     h.eof()
     assert h.closed
+
+
+def test_no_100_continue_after_the_connection_closed() -> None:
+    """An app asking for the body after the connection was refused and closed must not make
+    the core write a 100 Continue after the close."""
+    h = Harness(Config(max_request_head_size=200), alpn="http/1.1")
+    h.feed(b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+    h.eof()
+    assert h.closed
+    before = bytes(h.output)
+    h.receive(1)
+    assert bytes(h.output) == before
+    assert b"100 Continue" not in before
+
+
+def test_extension_messages_after_a_reset_raise_client_disconnected() -> None:
+    """ASGI: after the client is gone, send() raises an OSError (ClientDisconnected), also
+    for http.response.early_hint and http.response.push (they raised AppProtocolError)."""
+    from asgi_core import ClientDisconnected
+
+    h = Harness()
+    peer = H2Peer(h)
+    sid = peer.request("/", end=False)
+    peer.h2.reset_stream(sid)
+    peer.flush()
+    for message in ({"type": "http.response.early_hint", "links": [b"</a>; rel=preload"]},
+                    {"type": "http.response.push", "path": "/a"}):  # fmt: skip
+        try:
+            h.send(sid, message)
+        except ClientDisconnected:
+            continue
+        raise AssertionError(f"{message['type']} after a reset did not raise")
+
+
+def test_invalid_http2_settings_in_an_h2c_upgrade_are_declined() -> None:
+    """RFC 9113 section 6.5.2: HTTP2-Settings with SETTINGS_ENABLE_PUSH 5 is invalid; the
+    upgrade is declined and the request served over HTTP/1.1 (h2 used to raise)."""
+    import base64
+
+    settings = base64.urlsafe_b64encode(b"\x00\x02\x00\x00\x00\x05").rstrip(b"=")
+    h = Harness()
+    h.feed(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+           b"Upgrade: h2c\r\nHTTP2-Settings: " + settings + b"\r\n\r\n")  # fmt: skip
+    assert h.scopes[1]["http_version"] == "1.1"
