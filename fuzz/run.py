@@ -3,7 +3,7 @@ runs and memory; new corpus entries and crash inputs go to a scratch folder, not
 
     python -m fuzz.run --time 60               # every target for 60 s
     python -m fuzz.run --runs 20000 http11     # one target for 20000 inputs
-    python -m fuzz.run --time 30 -- -jobs=1    # extra libFuzzer flags after --
+    python -m fuzz.run --time 30 -- -only_ascii=1   # extra libFuzzer flags after --
 
 Exits 1 if any target found a crash (its input is named in the report), 2 if atheris is
 missing: a fuzz step must never pass without fuzzing.
