@@ -332,6 +332,7 @@ class HTTP11Connection:
             self._h2c = H2CUpgrade(
                 request.method, request.target, headers, b"", h2_settings[0], b""
             )
+            self._arm(_BODY_TIMER)  # its body must come within request_body_timeout
             return
         extensions: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
         if trailers:
@@ -432,6 +433,8 @@ class HTTP11Connection:
         assert stream is not None
         if self._h2c is not None:
             self._h2c_body += data
+            self._arm(_NO_TIMER)  # progress: the wait starts again
+            self._arm(_BODY_TIMER)
             return
         self._body_received += len(data)
         limit = self._config.max_request_body_size
@@ -666,7 +669,7 @@ class HTTP11Connection:
 
     def _update_timer(self) -> None:
         stream = self._stream
-        if stream is not None and not self.closed:
+        if stream is not None and not self.closed and self._h2c is None:
             if stream.waiting_for_body and not stream.response_complete:
                 self._arm(_BODY_TIMER)
             elif self._timer == _BODY_TIMER and not stream.response_complete:

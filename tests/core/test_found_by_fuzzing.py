@@ -167,3 +167,15 @@ def test_invalid_http2_settings_in_an_h2c_upgrade_are_declined() -> None:
     h.feed(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
            b"Upgrade: h2c\r\nHTTP2-Settings: " + settings + b"\r\n\r\n")  # fmt: skip
     assert h.scopes[1]["http_version"] == "1.1"
+
+
+def test_an_h2c_upgrade_whose_body_never_comes_times_out() -> None:
+    """The body of an ``Upgrade: h2c`` request is read before the switch; if it stops
+    coming, request_body_timeout answers 408 (there used to be no timer at all)."""
+    h = Harness(Config(request_body_timeout=10))
+    h.feed(b"POST / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+           b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAAAK\r\nContent-Length: 7\r\n\r\nabc")  # fmt: skip
+    assert h.conn.next_deadline == 10
+    h.advance(10)
+    assert h.closed
+    assert bytes(h.output).startswith(b"HTTP/1.1 408 ")
