@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import h2.exceptions
 import h11
 from hpack import Decoder
 from hyperframe.exceptions import HyperframeError
@@ -34,7 +33,6 @@ from hyperframe.frame import (
 )
 
 from asgi_core import (
-    AppProtocolError,
     AppReceive,
     ClientDisconnected,
     CloseConnection,
@@ -61,24 +59,13 @@ def require(condition: object, message: str) -> None:
 #: Core bugs found by fuzzing and not fixed yet, each with a ``fuzz/regressions/*.pending``
 #: input. Their checks are relaxed (narrowly) so fuzzing can look past them; FUZZ_STRICT=1
 #: restores them, to reproduce a pending input. Remove an entry once its bug is fixed.
-KNOWN_BUGS: dict[str, str] = {
-    "continue-after-close": "app_receive on a closed HTTP/1.1 connection still writes the "
-    "100 Continue the request asked for",
-    "early-hint-after-reset": "an HTTP/2 early hint sent after the client reset the stream "
-    "raises AppProtocolError, not ClientDisconnected",
-    "invalid-http2-settings": "an h2c upgrade whose HTTP2-Settings holds an invalid value "
-    "raises h2's InvalidSettingsValueError from receive_data",
-}
+KNOWN_BUGS: dict[str, str] = {}
 STRICT = os.environ.get("FUZZ_STRICT", "") not in ("", "0")
 
 
 def known(bug: str) -> bool:
     """Whether a check is relaxed for the known, pending core bug ``bug``."""
     return bug in KNOWN_BUGS and not STRICT
-
-
-class _KnownCrash(Exception):
-    """A known core bug raised from the core: the rest of the input tells nothing more."""
 
 
 # -- the input --------------------------------------------------------------------------------
@@ -318,19 +305,11 @@ class Driver:
         self.close_emitted = False
         self.close_flushed = False  # CloseConnection was handled and its output written
         self.closed_by_itself = False
-        self.abandoned = False
 
     # -- running a script ---------------------------------------------------------------------
 
     def run(self) -> Driver:
-        """Play the script, then settle; ``abandoned`` if a known core crash cut it short."""
-        try:
-            self._play()
-        except _KnownCrash:
-            self.abandoned = True
-        return self
-
-    def _play(self) -> None:
+        """Play the script, then settle."""
         script = self.script
         for index, piece in enumerate(script.pieces):
             if script.shutdown_at == index:
@@ -344,6 +323,7 @@ class Driver:
         if script.has(EOF):
             self.unread.append(b"")
         self.settle()
+        return self
 
     @property
     def peer_gone(self) -> bool:
@@ -357,12 +337,7 @@ class Driver:
             data = self.unread.popleft()
             self.max_read = max(self.max_read, len(data))
             self.fed += data
-            try:
-                conn.receive_data(data, self.now)
-            except h2.exceptions.InvalidSettingsValueError:
-                if not known("invalid-http2-settings"):
-                    raise
-                raise _KnownCrash from None
+            conn.receive_data(data, self.now)
             if not data:
                 self.peer_eof = True
                 require(conn.closed, "the connection stays open after the client's EOF")
@@ -472,8 +447,6 @@ class Driver:
         self.close_flushed = self.close_emitted
         if not out:
             return
-        if known("continue-after-close") and out == b"HTTP/1.1 100 Continue\r\n\r\n":
-            return
         require(
             not closed_before,
             f"{len(out)} bytes to send after CloseConnection was handled: {out[:64]!r}",
@@ -516,12 +489,6 @@ class Driver:
                 allowed = self.conn.app_send(task.stream_id, action.message, self.now)
             except ClientDisconnected as exc:
                 error = exc
-                continue
-            except AppProtocolError as exc:
-                hint = action.message["type"] == "http.response.early_hint"
-                if not (known("early-hint-after-reset") and hint):
-                    raise
-                error = ClientDisconnected(str(exc))
                 continue
             if not allowed:
                 task.waiting = "send"

@@ -22,8 +22,6 @@ def check(data: bytes) -> None:
     checker = H2Checker()
     alpn = None if script.has(VARIANT) else "h2"
     driver = Driver(script, alpn=alpn, on_output=checker.feed).run()
-    if driver.abandoned:
-        return
     if driver.closed_by_itself and not driver.peer_eof and checker.frames:
         require(checker.goaway_codes, "the server closed the connection without a GOAWAY")
 
