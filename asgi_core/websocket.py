@@ -292,6 +292,9 @@ class WebSocketStream:
         elif self.pong_due is not None and now >= self.pong_due:
             self._fail(INTERNAL_ERROR, "keepalive ping timeout")
         elif self.ping_due is not None and now >= self.ping_due:
+            if self._state != _OPEN:
+                self.ping_due = None  # no keepalive for a WebSocket that is closing
+                return
             self._send_frame(Ping(payload=b"asgi-core"))
             self.pong_due = now + (self._config.ws_ping_timeout or 0.0)
             interval = self._config.ws_ping_interval
@@ -351,7 +354,8 @@ class WebSocketStream:
         self._state = _OPEN
         self._wire.websocket_accepted(self, response + headers)
         interval = self._config.ws_ping_interval
-        self.ping_due = self._now + interval if interval else None
+        if interval and self._state == _OPEN:  # frames sent before the accept may have ended it
+            self.ping_due = self._now + interval
 
     def _reject(self, status: int, headers: Headers, body: bytes, end: bool) -> None:
         self._wire.websocket_rejected(self, status, headers, body, end)

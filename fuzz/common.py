@@ -59,10 +59,7 @@ def require(condition: object, message: str) -> None:
 #: Core bugs found by fuzzing and not fixed yet, each with a ``fuzz/regressions/*.pending``
 #: input. Their checks are relaxed (narrowly) so fuzzing can look past them; FUZZ_STRICT=1
 #: restores them, to reproduce a pending input. Remove an entry once its bug is fixed.
-KNOWN_BUGS: dict[str, str] = {
-    "ws-timer-after-early-close": "a WebSocket failed by a frame that came before the accept "
-    "keeps the ping timer the accept sets after it; once due, handle_timeout leaves it due",
-}
+KNOWN_BUGS: dict[str, str] = {}
 STRICT = os.environ.get("FUZZ_STRICT", "") not in ("", "0")
 
 
@@ -377,13 +374,8 @@ class Driver:
         if deadline is not None and deadline <= self.now and not self.conn.closed:
             self.conn.handle_timeout(self.now)
             after = self.conn.next_deadline
-            early_closed = any(
-                t.scope["type"] == "websocket" and len(t.messages) <= 1 for t in self.started
-            )
             require(
-                after is None
-                or after > self.now
-                or (known("ws-timer-after-early-close") and early_closed),
+                after is None or after > self.now,
                 f"handle_timeout({self.now}) leaves next_deadline at {after}: a busy loop",
             )
             self.drain(0)

@@ -179,3 +179,24 @@ def test_an_h2c_upgrade_whose_body_never_comes_times_out() -> None:
     h.advance(10)
     assert h.closed
     assert bytes(h.output).startswith(b"HTTP/1.1 408 ")
+
+
+def test_a_websocket_failed_before_its_accept_sets_no_ping_timer() -> None:
+    """RFC 8441: a frame that came before the accept and fails the WebSocket closes it inside
+    the accept; no keepalive timer may follow (its ping fired into the closed WebSocket and
+    left the deadline in the past: a driver re-arming there would spin)."""
+    from h2.settings import SettingCodes
+
+    h = Harness(Config(ws_ping_interval=1, ws_ping_timeout=1))
+    peer = H2Peer(h, settings={SettingCodes.INITIAL_WINDOW_SIZE: 1})
+    sid = peer.request("/ws", "CONNECT", headers=[(b":protocol", b"websocket"),
+                                                  (b"sec-websocket-version", b"13")],
+                       end=False)  # fmt: skip
+    peer.h2.send_data(sid, b"\x83\x80\x01\x02\x03\x04")  # a reserved opcode: a broken peer
+    peer.flush()
+    h.receive(sid)
+    h.send(sid, {"type": "websocket.accept"})
+    for _ in range(4):
+        h.advance(1)
+        deadline = h.conn.next_deadline
+        assert deadline is None or deadline > h.now
