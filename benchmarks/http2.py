@@ -70,7 +70,7 @@ def servers(port: int) -> list[Server]:
                     f"hypercorn ({worker})",
                     [py, "-m", "hypercorn", app, "--bind", f"127.0.0.1:{port}",
                      "--worker-class", worker, "--workers", "1", "--keep-alive", "60",
-                     "--log-level", "warning"],
+                     "--config", "hypercorn.toml", "--log-level", "warning"],
                 )
             )  # fmt: skip
     if _importable("granian"):
@@ -148,7 +148,7 @@ def main() -> None:
         ("asgi-core trio", "hypercorn (trio)"),
         ("asgi-core (uvloop)", "granian (asgi, http 2)"),
     ):
-        if ours in base and peer in base:
+        if ours in base and base.get(peer):
             print(f"{ours} / {peer}: {base[ours] / base[peer]:.2f}x")
 
 
