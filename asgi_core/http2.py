@@ -128,10 +128,6 @@ class _Outbound:
         self.remaining = -1  # bytes the response's content-length still promises; -1: none
         self.stop_request = False  # once the response is out, RST_STREAM(NO_ERROR)
 
-    @property
-    def pending(self) -> bool:
-        return bool(self.chunks)
-
 
 class HTTP2Connection:
     """The HTTP/2 protocol of one connection, behind ``ServerConnection``."""
@@ -343,15 +339,8 @@ class HTTP2Connection:
         was answered yet, else the stream is cancelled; the app sees http.disconnect."""
         del self._body_due[stream_id]
         stream = self._http.get(stream_id)
-        if stream is None or stream.disconnected:
-            return
-        started = stream.response_state not in (START, HEAD)
-        stream.disconnect()
-        self._drop_outbound(stream_id)
-        if started:
-            self._reset(stream_id, ErrorCodes.CANCEL)
-        else:
-            self._answer(stream_id, 408, b"Request Timeout\n")
+        if stream is not None and not stream.disconnected:
+            self._refuse_body(stream, 408, b"Request Timeout\n")
 
     def data_to_send(self) -> bytes:
         if self._out:
@@ -562,7 +551,7 @@ class HTTP2Connection:
         limit = self._config.max_request_body_size
         if limit is not None and size > limit:
             self._ack(stream_id, flow)
-            self._too_large(stream)
+            self._refuse_body(stream, 413, b"Content Too Large\n")
             return
         if flow > len(data):
             self._ack(stream_id, flow - len(data))  # padding is never the app's to consume
@@ -915,8 +904,9 @@ class HTTP2Connection:
         if stream is not None and not stream.closed:
             self._reset(stream_id, ErrorCodes.NO_ERROR)  # the request body is not wanted
 
-    def _too_large(self, stream: HTTPStream) -> None:
-        """More request body than ``max_request_body_size``: 413 if no answer has begun."""
+    def _refuse_body(self, stream: HTTPStream, status: int, body: bytes) -> None:
+        """The request body is refused (413 too large, 408 too slow): that answer if none has
+        begun, else RST_STREAM(CANCEL); the app sees http.disconnect."""
         stream_id = stream.stream_id
         started = stream.response_state not in (START, HEAD)
         stream.disconnect()
@@ -924,7 +914,7 @@ class HTTP2Connection:
         if started:
             self._reset(stream_id, ErrorCodes.CANCEL)
         else:
-            self._answer(stream_id, 413, b"Content Too Large\n")
+            self._answer(stream_id, status, body)
 
     # -- the connection -----------------------------------------------------------------------
 
