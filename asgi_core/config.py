@@ -53,7 +53,7 @@ class Config:
     #: Longest wait for more request body while the application is waiting for it (408).
     request_body_timeout: float = 30.0
     #: Largest WebSocket message (bytes, or characters for text); a larger one closes 1009.
-    ws_max_message_size: int = 16 * MiB
+    ws_max_size: int = 16 * MiB
     #: Received WebSocket messages held for the app before the driver stops reading.
     ws_max_queue: int = 32
     #: Seconds between keepalive pings on an open WebSocket (``None``: no pings).

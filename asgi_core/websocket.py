@@ -369,7 +369,7 @@ class WebSocketStream:
     def _on_message_part(self, event: TextMessage | BytesMessage) -> None:
         data = event.data
         self._fragment_size += len(data)
-        if self._fragment_size > self._config.ws_max_message_size:
+        if self._fragment_size > self._config.ws_max_size:
             self._fragments = None
             self._fail(MESSAGE_TOO_BIG, "message too big")
             return

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ws-max-size",
         type=int,
-        default=defaults.ws_max_message_size,
+        default=defaults.ws_max_size,
         help="largest WebSocket message; a larger one closes with 1009",
     )
     parser.add_argument("--ws-max-queue", type=int, default=defaults.ws_max_queue)
@@ -145,7 +145,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         keep_alive_timeout=args.keep_alive_timeout,
         request_head_timeout=args.request_head_timeout,
         request_body_timeout=args.request_body_timeout,
-        ws_max_message_size=args.ws_max_size,
+        ws_max_size=args.ws_max_size,
         ws_max_queue=args.ws_max_queue,
         ws_ping_interval=args.ws_ping_interval or None,
         ws_ping_timeout=args.ws_ping_timeout or None,

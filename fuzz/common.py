@@ -84,7 +84,7 @@ TIGHT_CONFIG = Config(
     max_request_head_size=512,
     max_request_body_size=1024,
     max_buffered_body_size=256,
-    ws_max_message_size=1024,
+    ws_max_size=1024,
     ws_max_queue=4,
     h2_max_concurrent_streams=4,
     h2_max_header_list_size=1024,
@@ -551,7 +551,7 @@ class Driver:
                 size = len(data)
             else:
                 raise InvariantError(f"bad websocket.receive {message!r}")
-            limit = self.config.ws_max_message_size
+            limit = self.config.ws_max_size
             require(size <= limit, f"a {size}-long WebSocket message (limit {limit})")
         elif kind == "websocket.disconnect":
             code, reason = message.get("code"), message.get("reason", "")

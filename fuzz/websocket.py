@@ -4,7 +4,7 @@ as frames, read in any pieces. VARIANT offers permessage-deflate, VARIANT2 makes
 
 Invariants: no exception escapes the core; the 101 parses, then the server's frames are well
 formed and any close frame carries a code RFC 6455 lets an endpoint send; the app receives
-well-formed ASGI messages (connect first, each message within ``ws_max_message_size``, one
+well-formed ASGI messages (connect first, each message within ``ws_max_size``, one
 disconnect last); every app returns; the connection closes by itself.
 """
 

@@ -169,7 +169,7 @@ def test_close_handshake_timeout_drops_a_silent_peer() -> None:
 
 
 def test_message_over_the_limit_closes_1009() -> None:
-    _h, peer = opened(Config(ws_max_message_size=10))
+    _h, peer = opened(Config(ws_max_size=10))
     peer.send(BytesMessage(data=b"x" * 11))
     (close,) = peer.events()
     assert close.code == 1009

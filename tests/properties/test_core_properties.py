@@ -169,7 +169,7 @@ def ws_harness(config: Config | None = None) -> tuple[Harness, wsconn.Connection
 @given(data=st.binary(max_size=400).flatmap(split))
 def test_websocket_any_bytes_close_with_a_valid_code(data: tuple[bytes, ...]) -> None:
     """Robustness (WebSocket): any frames give messages or a close with an RFC 6455 code."""
-    h, _, sid = ws_harness(Config(ws_max_message_size=1000))
+    h, _, sid = ws_harness(Config(ws_max_size=1000))
     for piece in data:
         h.feed(piece)
     for _ in range(40):

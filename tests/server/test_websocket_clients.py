@@ -49,7 +49,7 @@ def test_large_messages_round_trip(serve: Any, size: int) -> None:
 
 
 def test_message_over_the_limit_is_closed_1009(serve: Any) -> None:
-    server = serve(apps.ws_echo, ws_max_message_size=1000)
+    server = serve(apps.ws_echo, ws_max_size=1000)
 
     async def main() -> int | None:
         async with connect(url(server)) as ws:
