@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from ..connection import ServerConnection
-from ..httpdate import DateHeader
+from asgi_core.connection import ServerConnection
+from asgi_core.httpdate import DateHeader
+
 from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifespan import LifespanFailure, LifespanRunner

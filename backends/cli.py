@@ -7,8 +7,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import Config
-from ..errors import ConfigError
+from asgi_core.config import Config
+from asgi_core.errors import ConfigError
+
 from .config import BACKENDS, CERT_REQS, LIFESPAN_MODES, LOOPS, ServerConfig
 from .importer import AppImportError, import_app
 from .logs import LOG_LEVELS, configure_logging

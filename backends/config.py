@@ -9,8 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..config import Config
-from ..errors import ConfigError
+from asgi_core.config import Config
+from asgi_core.errors import ConfigError
 
 Backend = Literal["asyncio", "trio", "anyio"]
 Loop = Literal["auto", "asyncio", "uvloop", "trio"]

@@ -12,9 +12,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from ..connection import ServerConnection
-from ..errors import ClientDisconnected
-from ..events import AppReceive, CloseConnection, SendAllowed, StreamStarted
+from asgi_core.connection import ServerConnection
+from asgi_core.errors import ClientDisconnected
+from asgi_core.events import AppReceive, CloseConnection, SendAllowed, StreamStarted
+
 from .logs import log_access, log_app_error
 
 ASGIApp = Callable[..., Awaitable[None]]

@@ -6,14 +6,15 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..events import AppReceive
-from ..lifespan import (
+from asgi_core.events import AppReceive
+from asgi_core.lifespan import (
     LifespanEvent,
     LifespanMachine,
     LifespanUnsupported,
     ShutdownFailed,
     StartupFailed,
 )
+
 from .driver import ASGIApp, Waiter
 from .logs import logger
 

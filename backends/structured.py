@@ -16,8 +16,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from ..connection import ServerConnection
-from ..httpdate import DateHeader
+from asgi_core.connection import ServerConnection
+from asgi_core.httpdate import DateHeader
+
 from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifespan import LifespanRunner

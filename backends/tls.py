@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from .. import connection as core_connection
-from ..errors import ConfigError
+from asgi_core import connection as core_connection
+from asgi_core.errors import ConfigError
+
 from .config import ServerConfig
 
 #: TLS 1.2 suites: ephemeral key exchange and AEAD only, as RFC 9113 section 9.2.2 asks of

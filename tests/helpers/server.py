@@ -15,9 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from asgi_core.backends import ServerConfig
-
 from asgi_core import Config
+from asgi_core.backends import ServerConfig
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
 
@@ -131,6 +130,7 @@ class ServerThread:
 
     async def _main_trio(self) -> None:
         import trio
+
         from asgi_core.backends.trio import serve
 
         token = trio.lowlevel.current_trio_token()
@@ -142,6 +142,7 @@ class ServerThread:
         import anyio
         import anyio.from_thread
         import anyio.lowlevel
+
         from asgi_core.backends.anyio import serve
 
         token = anyio.lowlevel.current_token()

@@ -13,8 +13,9 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from asgi_core.backends import ServerConfig
 from helpers import apps
+
+from asgi_core.backends import ServerConfig
 
 Stop = Callable[[], Awaitable[None]]
 

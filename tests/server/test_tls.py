@@ -19,8 +19,6 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from asgi_core.backends import ServerConfig
-from asgi_core.backends.tls import alpn_protocols, rfc4514_name
 from cryptography import x509
 from helpers import apps
 from helpers.server import TESTS_DIR, ServerProcess
@@ -29,6 +27,8 @@ from websockets.asyncio.client import connect
 
 from asgi_core import Config
 from asgi_core import connection as core_connection
+from asgi_core.backends import ServerConfig
+from asgi_core.backends.tls import alpn_protocols, rfc4514_name
 from asgi_core.errors import ConfigError
 
 Scope = dict[str, Any]

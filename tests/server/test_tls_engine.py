@@ -6,9 +6,10 @@ from __future__ import annotations
 import ssl
 
 import pytest
+from helpers.tls import Certificates, client_context
+
 from asgi_core.backends import ServerConfig
 from asgi_core.backends.tls import TLSEngine, create_context
-from helpers.tls import Certificates, client_context
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + b"x" * 40_000  # three records
 
