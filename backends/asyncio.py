@@ -114,8 +114,8 @@ class _Connection(asyncio.Protocol, DriverConnection):
         self.pump()
         return None
 
-    def connection_lost(self, exc: Exception | None) -> None:  # type: ignore[override]
-        DriverConnection.connection_lost(self)
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport_lost()
         self._wake_drainers()
         self._forget()
 
@@ -234,7 +234,7 @@ class _TLSConnection(_Connection):
             return super().eof_received()
         return None  # the client left during its handshake: the transport closes
 
-    def connection_lost(self, exc: Exception | None) -> None:  # type: ignore[override]
+    def connection_lost(self, exc: Exception | None) -> None:
         if self.serving:
             super().connection_lost(exc)
         else:

@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from asgi_core.connection import ServerConnection
 from asgi_core.errors import ClientDisconnected
-from asgi_core.events import AppReceive, CloseConnection, SendAllowed, StreamStarted
+from asgi_core.events import AppReceive, CloseConnection, Event, SendAllowed, StreamStarted
 
 from .logs import log_access, log_app_error
 
@@ -23,6 +23,15 @@ T = TypeVar("T")
 
 #: Bytes read from a file per ``http.response.pathsend`` chunk.
 FILE_CHUNK = 256 * 1024
+
+#: The ``DriverConnection`` method that acts on each event type (by name, so a subclass's
+#: override is the one called).
+ACTIONS: dict[type[Event], str] = {
+    StreamStarted: "on_stream_started",
+    AppReceive: "on_app_receive",
+    SendAllowed: "on_send_allowed",
+    CloseConnection: "on_close_connection",
+}
 
 
 class Waiter(Protocol):
@@ -110,6 +119,7 @@ class DriverConnection:
         self.transport_closed = False
         self.read_paused = False
         self.armed_deadline: float | None = None
+        self.close_requested = False
 
     # -- what a driver provides ---------------------------------------------------------------
 
@@ -156,40 +166,52 @@ class DriverConnection:
     def pump(self) -> None:
         """Act on everything the core asked for, in order; then write, pause, re-arm."""
         core = self.core
-        close = False
         while (event := core.next_event()) is not None:
-            kind = type(event)
-            if kind is AppReceive:
-                stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
-                if stream is not None:
-                    stream.inbox.append(event.message)  # type: ignore[union-attr]
-                    if stream.receive_waiter is not None:
-                        stream.receive_waiter.set()
-            elif kind is StreamStarted:
-                stream = AppStream(self, event.stream_id, event.scope)  # type: ignore[union-attr]
-                self.streams[stream.stream_id] = stream
-                self.spawn_app(stream)
-            elif kind is SendAllowed:
-                stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
-                if stream is not None and stream.send_waiter is not None:
-                    stream.send_waiter.set()
-            elif kind is CloseConnection:
-                close = True
-        if self.transport_closed:
-            return
-        data = core.data_to_send()
+            getattr(self, ACTIONS[type(event)])(event)
+        if not self.transport_closed:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what the core has for the socket; close it, or pause reading and re-arm."""
+        data = self.core.data_to_send()
         if data:
             self.write(data)
-        if close:
+        if self.close_requested:
             self.transport_closed = True
             self.close_transport()
             self.rearm_timer(None)
             return
         self.update_reading()
-        deadline = core.next_deadline
+        deadline = self.core.next_deadline
         if deadline != self.armed_deadline:
             self.armed_deadline = deadline
             self.rearm_timer(deadline)
+
+    # -- one method per event type (``ACTIONS``) ----------------------------------------------
+
+    def on_stream_started(self, event: StreamStarted) -> None:
+        """Start one application call with this scope."""
+        stream = AppStream(self, event.stream_id, event.scope)
+        self.streams[stream.stream_id] = stream
+        self.spawn_app(stream)
+
+    def on_app_receive(self, event: AppReceive) -> None:
+        """Hand the message to that stream's ``receive()``."""
+        stream = self.streams.get(event.stream_id)
+        if stream is not None:
+            stream.inbox.append(event.message)
+            if stream.receive_waiter is not None:
+                stream.receive_waiter.set()
+
+    def on_send_allowed(self, event: SendAllowed) -> None:
+        """A ``send()`` that waited on flow control may return."""
+        stream = self.streams.get(event.stream_id)
+        if stream is not None and stream.send_waiter is not None:
+            stream.send_waiter.set()
+
+    def on_close_connection(self, event: CloseConnection) -> None:
+        """Write what is left, then close (at the end of this ``pump``)."""
+        self.close_requested = True
 
     def update_reading(self) -> None:
         """Read only while the core wants input and the peer takes our output: a client
@@ -208,7 +230,7 @@ class DriverConnection:
         self.core.handle_timeout(now if deadline is None else max(now, deadline))
         self.pump()
 
-    def connection_lost(self) -> None:
+    def transport_lost(self) -> None:
         """The socket is gone: the core disconnects every stream; waiting sends return."""
         self.transport_closed = True
         self.core.connection_lost(self.now())

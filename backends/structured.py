@@ -249,7 +249,7 @@ class StructuredConnection(DriverConnection):
             delivered = await self._send(data)
             self._in_flight = 0
             if not delivered:
-                self.connection_lost()
+                self.transport_lost()
                 return
             if not self.write_blocked:
                 self._drained.set()
@@ -302,10 +302,10 @@ class StructuredConnection(DriverConnection):
         result: T = await self.runtime.run_sync(function, *args)
         return result
 
-    def connection_lost(self) -> None:
+    def transport_lost(self) -> None:
         if self.transport_closed and self.core.closed:
             return
-        super().connection_lost()
+        super().transport_lost()
         self._read_scope.cancel()
         self._drained.set()
         self._writer_wakeup.set()
