@@ -199,4 +199,4 @@ def test_a_websocket_failed_before_its_accept_sets_no_ping_timer() -> None:
     for _ in range(4):
         h.advance(1)
         deadline = h.conn.next_deadline
-        assert deadline is None or deadline > h.now
+        assert deadline is None or deadline > h.clock

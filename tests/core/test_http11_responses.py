@@ -139,9 +139,11 @@ def test_the_app_may_keep_running_after_its_response() -> None:
 
 
 def test_graceful_shutdown_closes_idle_at_once_and_busy_after_the_response() -> None:
-    idle = Harness().shutdown()
+    idle = Harness()
+    idle.shutdown()
     assert idle.closed and idle.output == b""
-    busy = Harness().feed(GET).shutdown()
+    busy = Harness().feed(GET)
+    busy.shutdown()
     assert not busy.closed
     busy.respond(1)
     (response,) = busy.responses()

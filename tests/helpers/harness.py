@@ -1,19 +1,13 @@
-"""An in-memory driver for ``ServerConnection``: no sockets, no event loop, a virtual clock."""
+"""The tests' synchronous layer on the memory driver (``asgi_core.backends.memory``): no
+sockets, no event loop, a virtual clock; the test plays the app."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
 
-from asgi_core import (
-    AppReceive,
-    CloseConnection,
-    Config,
-    DateHeader,
-    SendAllowed,
-    ServerConnection,
-    StreamStarted,
-)
+from asgi_core import Config, DateHeader
+from asgi_core.backends.memory import MemoryDriver
 
 from .wire import Response, parse_responses
 
@@ -22,40 +16,32 @@ CLIENT = ("203.0.113.7", 50123)
 SERVER = ("192.0.2.1", 8000)
 
 
-class Harness:
-    """Drives one connection the way a driver would, recording everything the core says."""
+class Harness(MemoryDriver):
+    """Drives one connection the way a driver would, recording everything the core says;
+    ``conn`` is the ``ServerConnection``, ``clock`` the virtual time."""
 
     def __init__(self, config: Config | None = None, **kwargs: Any) -> None:
-        self.now = 0.0
         kwargs.setdefault("client", CLIENT)
         kwargs.setdefault("server", SERVER)
         kwargs.setdefault("date", DateHeader(FIXED_DATE))
-        self.conn = ServerConnection(config or Config(), now=self.now, **kwargs)
-        self.scopes: dict[int, dict[str, Any]] = {}
-        self.received: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        self.send_allowed: list[int] = []
-        self.closed = False
-        self.output = bytearray()
-        self.event_log: list[object] = []
+        super().__init__(config or Config(), **kwargs)
+        self.conn = self.core
 
-    # -- inputs -------------------------------------------------------------------------------
+    # -- inputs, chained: ``Harness().feed(GET).respond(1)`` ----------------------------------
 
     def feed(self, data: bytes) -> Harness:
-        self.conn.receive_data(data, self.now)
-        return self._drain()
+        self.receive_data(data)
+        return self
 
     def eof(self) -> Harness:
         return self.feed(b"")
 
     def receive(self, stream_id: int) -> Harness:
-        self.conn.app_receive(stream_id, self.now)
-        return self._drain()
+        self.app_receive(stream_id)
+        return self
 
     def send(self, stream_id: int, message: Any) -> bool:
-        try:
-            return self.conn.app_send(stream_id, message, self.now)
-        finally:
-            self._drain()
+        return self.app_send(stream_id, message)
 
     def respond(
         self,
@@ -72,36 +58,10 @@ class Harness:
         return self.finish(stream_id)
 
     def finish(self, stream_id: int, exc: BaseException | None = None) -> Harness:
-        self.conn.app_finished(stream_id, exc, self.now)
-        return self._drain()
-
-    def advance(self, seconds: float) -> Harness:
-        """Move the virtual clock and fire what is due, as a driver's timer would."""
-        self.now += seconds
-        self.conn.handle_timeout(self.now)
-        return self._drain()
-
-    def shutdown(self) -> Harness:
-        self.conn.start_shutdown(self.now)
-        return self._drain()
+        self.app_finished(stream_id, exc)
+        return self
 
     # -- what came out ------------------------------------------------------------------------
-
-    def _drain(self) -> Harness:
-        for event in self.conn.events():
-            self.event_log.append(event)
-            if isinstance(event, StreamStarted):
-                assert event.stream_id not in self.scopes
-                self.scopes[event.stream_id] = event.scope
-            elif isinstance(event, AppReceive):
-                self.received[event.stream_id].append(event.message)
-            elif isinstance(event, SendAllowed):
-                self.send_allowed.append(event.stream_id)
-            elif isinstance(event, CloseConnection):
-                assert not self.closed, "CloseConnection emitted twice"
-                self.closed = True
-        self.output += self.conn.data_to_send()
-        return self
 
     @property
     def stream_ids(self) -> list[int]:
@@ -216,6 +176,7 @@ class H2Peer:
             elif isinstance(event, h2.events.StreamReset):
                 self.resets[event.stream_id] = int(event.error_code)
             elif isinstance(event, h2.events.PushedStreamReceived):
+                assert event.pushed_stream_id is not None and event.headers is not None
                 self.pushes[event.pushed_stream_id] = list(event.headers)
             elif isinstance(event, h2.events.ConnectionTerminated):
                 self.goaway = event

@@ -352,8 +352,8 @@ class HTTP2Connection(RuleBasedStateMachine):
         if not hasattr(self, "h"):
             return
         deadline = self.h.conn.next_deadline
-        note(f"now={self.h.now} deadline={deadline}")
-        assert deadline is None or deadline > self.h.now or self.h.closed
+        note(f"now={self.h.clock} deadline={deadline}")
+        assert deadline is None or deadline > self.h.clock or self.h.closed
 
 
 class HTTP11Connection(RuleBasedStateMachine):
@@ -421,7 +421,7 @@ class HTTP11Connection(RuleBasedStateMachine):
         if not hasattr(self, "h"):
             return
         deadline = self.h.conn.next_deadline
-        assert deadline is None or deadline > self.h.now or self.h.closed
+        assert deadline is None or deadline > self.h.clock or self.h.closed
 
 
 TestHTTP2Connection = HTTP2Connection.TestCase
