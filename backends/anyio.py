@@ -10,82 +10,93 @@ import anyio
 from .config import ServerConfig
 from .driver import ASGIApp
 from .run import OnReady
-from .structured import Runtime, serve_structured, serve_until_signal
+from .runtime import Runtime
+from .sockets import peer_and_local
+from .structured import serve_structured, serve_until_signal
 
 # anyio's asyncio SocketStream keeps reading into its own queue while nobody calls receive()
 # (so a paused core would not stop the socket); plain non-blocking sockets with anyio's
 # wait_readable/wait_writable read exactly when the driver asks, on asyncio and trio alike.
 
 
-class _Listener:
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
+class _Stream:
+    """A non-blocking stdlib socket as ``runtime.Stream``: a peer that is gone is b"" or False."""
 
-    async def accept(self) -> socket.socket:
+    __slots__ = ("_sock",)
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    async def receive(self, size: int) -> bytes:
+        sock = self._sock
         while True:
-            if self.sock.fileno() < 0:
-                raise anyio.ClosedResourceError
-            await anyio.wait_readable(self.sock)
             try:
-                conn, _ = self.sock.accept()
+                return sock.recv(size)
+            except BlockingIOError:
+                pass
+            except OSError:  # reset, or closed under us: the peer is gone either way
+                return b""
+            try:
+                await anyio.wait_readable(sock)
+            except (anyio.ClosedResourceError, anyio.BusyResourceError, OSError, ValueError):
+                return b""
+
+    async def send(self, data: bytes) -> bool:
+        sock = self._sock
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[sock.send(view) :]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                return False
+            try:
+                await anyio.wait_writable(sock)
+            except (anyio.ClosedResourceError, anyio.BusyResourceError, OSError, ValueError):
+                return False
+        return True
+
+    async def aclose(self) -> None:
+        _close(self._sock)
+
+    def addresses(self) -> tuple[Any, Any]:
+        return peer_and_local(self._sock)
+
+
+class _Listener:
+    __slots__ = ("_sock",)
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    async def accept(self) -> _Stream:
+        sock = self._sock
+        while True:
+            if sock.fileno() < 0:
+                raise anyio.ClosedResourceError
+            await anyio.wait_readable(sock)
+            try:
+                conn, _ = sock.accept()
             except BlockingIOError:
                 continue
             conn.setblocking(False)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return conn
+            return _Stream(conn)
 
     async def aclose(self) -> None:
-        if self.sock.fileno() >= 0:
-            anyio.notify_closing(self.sock)
-            self.sock.close()
+        _close(self._sock)
 
 
-async def _listener(sock: socket.socket) -> _Listener:
-    return _Listener(sock)
-
-
-async def _receive(sock: socket.socket, size: int) -> bytes:
-    while True:
-        try:
-            return sock.recv(size)
-        except BlockingIOError:
-            pass
-        except OSError:  # reset, or closed under us: the peer is gone either way
-            return b""
-        try:
-            await anyio.wait_readable(sock)
-        except (anyio.ClosedResourceError, anyio.BusyResourceError, OSError, ValueError):
-            return b""
-
-
-async def _send(sock: socket.socket, data: bytes) -> bool:
-    view = memoryview(data)
-    while view:
-        try:
-            view = view[sock.send(view) :]
-            continue
-        except BlockingIOError:
-            pass
-        except OSError:
-            return False
-        try:
-            await anyio.wait_writable(sock)
-        except (anyio.ClosedResourceError, anyio.BusyResourceError, OSError, ValueError):
-            return False
-    return True
-
-
-async def _close(sock: socket.socket) -> None:
+def _close(sock: socket.socket) -> None:
     if sock.fileno() >= 0:
         anyio.notify_closing(sock)
         sock.close()
 
 
-def _addresses(sock: socket.socket) -> tuple[Any, Any]:
-    try:
-        return sock.getpeername(), sock.getsockname()
-    except OSError:
-        return None, None
+async def _listener(sock: socket.socket) -> _Listener:
+    return _Listener(sock)
 
 
 RUNTIME = Runtime(
@@ -98,11 +109,6 @@ RUNTIME = Runtime(
     sleep=anyio.sleep,
     run_sync=anyio.to_thread.run_sync,
     listener=_listener,
-    accept=lambda listener: listener.accept(),
-    receive=_receive,
-    send=_send,
-    close=_close,
-    addresses=_addresses,
     closed=(anyio.ClosedResourceError,),
     open_signal_receiver=anyio.open_signal_receiver,
 )

@@ -410,6 +410,7 @@ async def _serve_started(
 
 def run(app: ASGIApp, config: ServerConfig) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
+    loop: asyncio.AbstractEventLoop
     if config.loop == "uvloop" or (config.loop == "auto" and _has_uvloop()):
         import uvloop
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from typing import Any
+from typing import Any, Protocol
+
+
+class NamedSocket(Protocol):
+    """A stdlib socket, or trio's."""
+
+    def getpeername(self) -> Any: ...
+
+    def getsockname(self) -> Any: ...
 
 
 def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -31,6 +39,14 @@ def socket_address(address: Any) -> tuple[str, int] | None:
     if isinstance(address, tuple) and len(address) >= 2:
         return str(address[0]), int(address[1])
     return None
+
+
+def peer_and_local(sock: NamedSocket) -> tuple[Any, Any]:
+    """A connected socket's (peer, local) addresses; (None, None) once it is gone."""
+    try:
+        return sock.getpeername(), sock.getsockname()
+    except OSError:
+        return None, None
 
 
 def raise_open_file_limit() -> None:

@@ -3,8 +3,8 @@
 Each connection is a task that owns a task group: one reader (which also keeps the core's timer,
 as the deadline of the cancel scope it reads in), one writer (the only place bytes leave, so two
 app tasks can never write at once), and the connection's app tasks.
-Everything here is written against ``Runtime``, the few primitives trio and anyio name
-differently; ``trio.py`` and ``anyio.py`` each supply one.
+Everything here is written against ``Runtime`` and the protocols beside it in ``runtime.py``;
+``trio.py`` and ``anyio.py`` each supply one.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from asgi_core.connection import ServerConnection
 from asgi_core.httpdate import DateHeader
@@ -23,7 +21,8 @@ from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifespan import LifespanRunner
 from .logs import logger
-from .run import SHUTDOWN_SIGNALS, OnReady, ShutdownSignals, report_ready
+from .run import SHUTDOWN_SIGNALS, Address, OnReady, ShutdownSignals, report_ready
+from .runtime import CancelScope, Event, Listener, Runtime, Stream, TaskGroup, TaskStatus
 from .sockets import bind_socket, socket_address
 from .tls import ServerTLS, TLSStream
 
@@ -34,36 +33,6 @@ READ_SIZE = 64 * 1024
 WRITE_HIGH_WATER = 64 * 1024
 #: Seconds a TLS close_notify may take to leave before the socket is closed without it.
 CLOSE_NOTIFY_TIMEOUT = 1.0
-
-
-class TaskGroup(Protocol):
-    cancel_scope: Any
-
-    def start_soon(self, function: Callable[..., Any], *args: Any) -> None: ...
-
-    async def start(self, function: Callable[..., Any], *args: Any) -> Any: ...
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """What the structured driver needs from trio or anyio."""
-
-    name: str
-    task_group: Callable[[], AbstractAsyncContextManager[TaskGroup]]
-    cancel_scope: Callable[..., Any]  # CancelScope(deadline=..., shield=...)
-    event: Callable[[], Any]
-    current_time: Callable[[], float]
-    sleep_forever: Callable[[], Any]
-    sleep: Callable[[float], Any]
-    run_sync: Callable[..., Any]  # to_thread.run_sync
-    listener: Callable[[Any], Any]  # async: a listener over a bound, listening stdlib socket
-    accept: Callable[[Any], Any]  # async: the next stream; raises `closed` once closed
-    receive: Callable[[Any, int], Any]  # async: bytes, b"" at EOF or when the peer is gone
-    send: Callable[[Any, bytes], Any]  # async: True, or False when the peer is gone
-    close: Callable[[Any], Any]  # async: close a connection's socket
-    addresses: Callable[[Any], tuple[Any, Any]]  # (peer, local) socket addresses
-    closed: tuple[type[BaseException], ...]  # what accept() raises once the listener is closed
-    open_signal_receiver: Callable[..., Any]
 
 
 class StructuredServer:
@@ -85,7 +54,7 @@ class StructuredServer:
         self.stopping = False
         self.date = DateHeader(time.time())
         self.connections: set[StructuredConnection] = set()
-        self.all_closed = runtime.event()
+        self.all_closed: Event = runtime.event()
         self.all_closed.set()
 
     def opened(self, connection: StructuredConnection) -> None:
@@ -102,28 +71,27 @@ class StructuredServer:
 class StructuredConnection(DriverConnection):
     """One TCP connection as a task with its reader (which keeps the timer), writer and apps."""
 
-    def __init__(self, server: StructuredServer, stream: Any) -> None:
+    def __init__(self, server: StructuredServer, stream: Stream) -> None:
         self.server = server
         self.runtime = runtime = server.runtime
         self.stream = stream
         self._tls: TLSStream | None = None
-        self._receive: Callable[[int], Awaitable[bytes]] = lambda size: runtime.receive(
-            stream, size
-        )
-        self._send: Callable[[bytes], Awaitable[bool]] = lambda data: runtime.send(stream, data)
+        self._receive: Callable[[int], Awaitable[bytes]] = stream.receive
+        self._send: Callable[[bytes], Awaitable[bool]] = stream.send
         self._out = bytearray()
         self._in_flight = 0
         self._writer_wakeup = runtime.event()
         self._drained = runtime.event()
         self._resume_reading = runtime.event()
         self._read_scope = runtime.cancel_scope()  # cancelled when the socket is to close
-        self._deadline_scope: Any = None  # the scope a read waits in; its deadline is the timer
+        #: The scope a read waits in; its deadline is the timer.
+        self._deadline_scope: CancelScope | None = None
         self._apps: TaskGroup | None = None
 
     async def run(self) -> None:
         runtime = self.runtime
         server = self.server
-        peer, local = runtime.addresses(self.stream)
+        peer, local = self.stream.addresses()
         tls = server.tls
         scheme, alpn, tls_info = "http", None, None
         if tls is not None:
@@ -177,14 +145,7 @@ class StructuredConnection(DriverConnection):
         stream: TLSStream | None = None
         with runtime.cancel_scope(deadline=deadline) as scope:
             try:
-                stream = await TLSStream.accept(
-                    tls.context,
-                    self.stream,
-                    runtime.receive,
-                    runtime.send,
-                    runtime.event,
-                    READ_SIZE,
-                )
+                stream = await TLSStream.accept(tls.context, self.stream, runtime.event, READ_SIZE)
             except ssl.SSLError as exc:
                 logger.debug("TLS handshake with %s failed: %s", peer, exc)
         if scope.cancelled_caught:
@@ -193,7 +154,7 @@ class StructuredConnection(DriverConnection):
 
     async def _close_stream(self) -> None:
         try:
-            await self.runtime.close(self.stream)
+            await self.stream.aclose()
         except Exception:  # already closed or broken: nothing left to release
             logger.debug("closing a connection's socket failed", exc_info=True)
 
@@ -317,8 +278,8 @@ async def serve_structured(
     config: ServerConfig,
     *,
     on_ready: OnReady | None,
-    task_status: Any,
-    stop_now: Any = None,
+    task_status: TaskStatus[list[Address]],
+    stop_now: Event | None = None,
 ) -> None:
     """Serve until cancelled, then shut down gracefully (see the backends' ``serve``)."""
     lifespan = LifespanRunner(app, config.lifespan, runtime.event)
@@ -356,8 +317,8 @@ async def _serve_started(
     config: ServerConfig,
     state: dict[str, Any],
     on_ready: OnReady | None,
-    task_status: Any,
-    stop_now: Any,
+    task_status: TaskStatus[list[Address]],
+    stop_now: Event | None,
 ) -> None:
     tls = ServerTLS.from_config(config)
     server = StructuredServer(runtime, app, config, state, tls)
@@ -367,7 +328,7 @@ async def _serve_started(
     # only once that is over (or timed out) are they cancelled.
     shield = runtime.cancel_scope(shield=True)
 
-    async def connections(*, task_status: Any) -> None:
+    async def connections(*, task_status: TaskStatus[TaskGroup]) -> None:
         with shield:
             async with runtime.task_group() as group:
                 task_status.started(group)
@@ -395,11 +356,11 @@ async def _serve_started(
             outer.cancel_scope.cancel()
 
 
-async def _first_of(runtime: Runtime, *events: Any) -> None:
+async def _first_of(runtime: Runtime, *events: Event | None) -> None:
     """Wait until any of ``events`` (None entries ignored) is set."""
     async with runtime.task_group() as group:
 
-        async def wait(event: Any) -> None:
+        async def wait(event: Event) -> None:
             await event.wait()
             group.cancel_scope.cancel()
 
@@ -409,11 +370,11 @@ async def _first_of(runtime: Runtime, *events: Any) -> None:
 
 
 async def _accept_loop(
-    runtime: Runtime, listener: Any, server: StructuredServer, group: TaskGroup
+    runtime: Runtime, listener: Listener, server: StructuredServer, group: TaskGroup
 ) -> None:
     while True:
         try:
-            stream = await runtime.accept(listener)
+            stream = await listener.accept()
         except runtime.closed:
             return
         except OSError as exc:  # e.g. out of file descriptors: wait, do not spin
@@ -423,7 +384,7 @@ async def _accept_loop(
         group.start_soon(_run_connection, server, stream)
 
 
-async def _run_connection(server: StructuredServer, stream: Any) -> None:
+async def _run_connection(server: StructuredServer, stream: Stream) -> None:
     """One connection's task; a bug in it must not take the other connections down."""
     try:
         await StructuredConnection(server, stream).run()
@@ -469,5 +430,5 @@ async def serve_until_signal(runtime: Runtime, app: ASGIApp, config: ServerConfi
 
 
 class _IgnoreStatus:
-    def started(self, value: Any = None) -> None:
+    def started(self, value: object = None, /) -> None:
         pass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,6 +18,8 @@ from asgi_core import connection as core_connection
 from asgi_core.errors import ConfigError
 
 from .config import ServerConfig
+from .driver import Waiter
+from .runtime import Stream
 
 #: TLS 1.2 suites: ephemeral key exchange and AEAD only, as RFC 9113 section 9.2.2 asks of
 #: HTTP/2 (TLS 1.3 suites are all AEAD and are configured apart by OpenSSL).
@@ -278,10 +280,6 @@ class TLSEngine:
         return self._outgoing.read()
 
 
-RawReceive = Callable[[Any, int], Awaitable[bytes]]
-RawSend = Callable[[Any, bytes], Awaitable[bool]]
-
-
 class TLSStream(TLSEngine):
     """TLS over a runtime's raw socket through memory BIOs (the trio and anyio drivers).
 
@@ -289,31 +287,25 @@ class TLSStream(TLSEngine):
     task at a time sends what the ``SSLObject`` produced, so records leave in order.
     """
 
-    __slots__ = ("_event", "_raw", "_receive", "_send", "_sending")
+    __slots__ = ("_event", "_raw", "_sending")
 
     def __init__(
         self,
         context: ssl.SSLContext,
-        raw: Any,
-        receive: RawReceive,
-        send: RawSend,
-        event: Callable[[], Any],
+        raw: Stream,
+        event: Callable[[], Waiter],
     ) -> None:
         super().__init__(context)
         self._raw = raw
-        self._receive = receive
-        self._send = send
         self._event = event
-        self._sending: Any = None  # the event set when the sender in progress is done
+        self._sending: Waiter | None = None  # set when the sender in progress is done
 
     @classmethod
     async def accept(
         cls,
         context: ssl.SSLContext,
-        raw: Any,
-        receive: RawReceive,
-        send: RawSend,
-        event: Callable[[], Any],
+        raw: Stream,
+        event: Callable[[], Waiter],
         read_size: int,
     ) -> TLSStream | None:
         """The server's handshake on ``raw``: the stream, or None if the client left first.
@@ -322,10 +314,10 @@ class TLSStream(TLSEngine):
         ``SSLObject`` is made only once the client has sent something: a connection that
         never does costs no TLS state. The caller bounds the time this takes.
         """
-        data = await receive(raw, read_size)
+        data = await raw.receive(read_size)
         if not data:
             return None
-        stream = cls(context, raw, receive, send, event)
+        stream = cls(context, raw, event)
         while True:
             stream.receive_data(data)
             try:
@@ -337,7 +329,7 @@ class TLSStream(TLSEngine):
                 return None
             if done:
                 return stream
-            data = await receive(raw, read_size)
+            data = await raw.receive(read_size)
             if not data:
                 return None
 
@@ -349,7 +341,7 @@ class TLSStream(TLSEngine):
                 return data
             if self.has_data_to_send and not await self._flush():  # e.g. a KeyUpdate answer
                 return b""
-            data = await self._receive(self._raw, size)
+            data = await self._raw.receive(size)
             if not data:
                 return b""
             self.receive_data(data)
@@ -372,7 +364,7 @@ class TLSStream(TLSEngine):
         self._sending = done = self._event()
         try:
             while self.has_data_to_send:
-                if not await self._send(self._raw, self.data_to_send()):
+                if not await self._raw.send(self.data_to_send()):
                     return False
         finally:
             self._sending = None

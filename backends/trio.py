@@ -10,33 +10,54 @@ import trio
 from .config import ServerConfig
 from .driver import ASGIApp
 from .run import OnReady
-from .structured import Runtime, serve_structured, serve_until_signal
+from .runtime import Runtime
+from .sockets import peer_and_local
+from .structured import serve_structured, serve_until_signal
 
 
-async def _receive(stream: trio.SocketStream, size: int) -> bytes:
-    try:
-        return await stream.receive_some(size)
-    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-        return b""
+class _Stream:
+    """A ``trio.SocketStream`` as ``runtime.Stream``: a peer that is gone is b"" or False."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self._stream = stream
+
+    async def receive(self, size: int) -> bytes:
+        try:
+            return await self._stream.receive_some(size)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            return b""
+
+    async def send(self, data: bytes) -> bool:
+        try:
+            await self._stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    def addresses(self) -> tuple[Any, Any]:
+        return peer_and_local(self._stream.socket)
 
 
-async def _send(stream: trio.SocketStream, data: bytes) -> bool:
-    try:
-        await stream.send_all(data)
-    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-        return False
-    return True
+class _Listener:
+    __slots__ = ("_listener",)
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
+
+    async def accept(self) -> _Stream:
+        return _Stream(await self._listener.accept())
+
+    async def aclose(self) -> None:
+        await self._listener.aclose()
 
 
-def _addresses(stream: trio.SocketStream) -> tuple[Any, Any]:
-    try:
-        return stream.socket.getpeername(), stream.socket.getsockname()
-    except OSError:
-        return None, None
-
-
-async def _listener(sock: socket.socket) -> trio.SocketListener:
-    return trio.SocketListener(trio.socket.from_stdlib_socket(sock))
+async def _listener(sock: socket.socket) -> _Listener:
+    return _Listener(sock)
 
 
 RUNTIME = Runtime(
@@ -49,11 +70,6 @@ RUNTIME = Runtime(
     sleep=trio.sleep,
     run_sync=trio.to_thread.run_sync,
     listener=_listener,
-    accept=lambda listener: listener.accept(),
-    receive=_receive,
-    send=_send,
-    close=lambda stream: stream.aclose(),
-    addresses=_addresses,
     closed=(trio.ClosedResourceError,),
     open_signal_receiver=trio.open_signal_receiver,
 )
