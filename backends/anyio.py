@@ -9,7 +9,7 @@ import anyio
 
 from .config import ServerConfig
 from .driver import ASGIApp
-from .run import OnReady
+from .run import OnReady, use_uvloop
 from .runtime import Runtime
 from .sockets import peer_and_local
 from .structured import serve_structured, serve_until_signal
@@ -136,20 +136,11 @@ def run(app: ASGIApp, config: ServerConfig) -> None:
     if config.loop == "trio":
         anyio.run(serve_until_signal, RUNTIME, app, config, backend="trio")
     else:
-        use_uvloop = config.loop == "uvloop" or (config.loop == "auto" and _has_uvloop())
         anyio.run(
             serve_until_signal,
             RUNTIME,
             app,
             config,
             backend="asyncio",
-            backend_options={"use_uvloop": use_uvloop},
+            backend_options={"use_uvloop": use_uvloop(config)},
         )
-
-
-def _has_uvloop() -> bool:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return False
-    return True

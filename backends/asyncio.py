@@ -22,7 +22,7 @@ from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifespan import LifespanFailure, LifespanRunner
 from .logs import logger
-from .run import SHUTDOWN_SIGNALS, OnReady, ShutdownSignals, report_ready
+from .run import SHUTDOWN_SIGNALS, OnReady, ShutdownSignals, report_ready, use_uvloop
 from .sockets import bind_socket, socket_address
 from .tls import ServerTLS, TLSEngine
 
@@ -411,7 +411,7 @@ async def _serve_started(
 def run(app: ASGIApp, config: ServerConfig) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
     loop: asyncio.AbstractEventLoop
-    if config.loop == "uvloop" or (config.loop == "auto" and _has_uvloop()):
+    if use_uvloop(config):
         import uvloop
 
         loop = uvloop.new_event_loop()
@@ -439,11 +439,3 @@ async def _serve_until_signal(app: ASGIApp, config: ServerConfig) -> None:
     finally:
         for signum in SHUTDOWN_SIGNALS:
             loop.remove_signal_handler(signum)
-
-
-def _has_uvloop() -> bool:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return False
-    return True

@@ -67,6 +67,17 @@ def require(module: str, extra: str) -> None:
         ) from None
 
 
+def use_uvloop(config: ServerConfig) -> bool:
+    """Run asyncio on uvloop: asked for, or ``loop="auto"`` and uvloop is installed."""
+    if config.loop == "auto":
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    return config.loop == "uvloop"
+
+
 def run(app: ASGIApp, config: ServerConfig) -> None:
     """Serve with the configured backend until SIGINT or SIGTERM (the CLI's entry point)."""
     raise_open_file_limit()
