@@ -68,6 +68,7 @@ class MemoryDriver(DriverConnection):
         self.close_handled = False  # ... and a step acted on it: nothing may be written after
         self.timer: float | None = None  # the deadline the driver's timer is armed at
         self.init_driver(ServerConnection(config, now=clock, **options), app, access_log=False)
+        self.pump()  # as a real driver does on accept: the server's preface, the first timer
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -93,7 +94,6 @@ class MemoryDriver(DriverConnection):
     def advance(self: D, seconds: float) -> D:
         """Move the clock by ``seconds``: each deadline (and ``next_wakeup``) due on the way
         fires at its own time, in order, as a real driver's timer would."""
-        self.pump()  # the timer follows the core's deadline as of now
         target = self.clock + seconds
         for _ in range(MAX_FIRINGS):
             due = self.next_due()
@@ -108,8 +108,10 @@ class MemoryDriver(DriverConnection):
         if self.core.closed:
             deadline = self.core.next_deadline
             _check(deadline is None, f"next_deadline {deadline} after the close")
-        dues = [due for due in (self.timer, self.next_wakeup()) if due is not None]
-        return min(dues) if dues else None
+        timer, wakeup = self.timer, self.next_wakeup()
+        if timer is None or wakeup is None:
+            return wakeup if timer is None else timer
+        return min(timer, wakeup)
 
     def fire(self, due: float) -> None:
         """The clock reaches ``due``: the timer fires if it is due, then the layer wakes."""

@@ -32,16 +32,9 @@ from hyperframe.frame import (
     SettingsFrame,
 )
 
-from asgi_core import (
-    AppReceive,
-    ClientDisconnected,
-    CloseConnection,
-    Config,
-    DateHeader,
-    SendAllowed,
-    ServerConnection,
-    StreamStarted,
-)
+from asgi_core import AppReceive, ClientDisconnected, Config, DateHeader, SendAllowed
+from asgi_core.backends.driver import AppStream
+from asgi_core.backends.memory import MAX_FIRINGS, MemoryDriver
 
 # -- invariants -------------------------------------------------------------------------------
 
@@ -255,7 +248,7 @@ FIXED_DATE = 784111777.0
 OUTPUT_PER_INPUT_BYTE = 64
 OUTPUT_ALLOWANCE = 16384
 #: Timer and wake-up rounds after the last read before the transport is declared lost.
-SETTLE_ROUNDS = 64
+SETTLE_ROUNDS = MAX_FIRINGS
 
 
 @dataclass
@@ -268,13 +261,12 @@ class Task:
     waiting: str = ""  # "receive", "send", "sleep", or "" while running
     wake: float = 0.0
     finished: bool = False
-    messages: list[dict[str, Any]] = field(default_factory=list)
 
 
-class Driver:
-    """Runs a ``Script`` through one ``ServerConnection`` the way a real driver would
-    (reading paused when told, timers on a virtual clock, one task per stream) and checks the
-    contract of the core's API on the way."""
+class Driver(MemoryDriver):
+    """Runs a ``Script`` through one ``ServerConnection`` on the memory driver (reading paused
+    when told, timers on its virtual clock), with one generator app per stream scheduled in a
+    fixed order, and checks the contract of the core's API on the way."""
 
     def __init__(
         self,
@@ -285,26 +277,22 @@ class Driver:
     ) -> None:
         self.script = script
         self.config = script.config
-        self.now = 0.0
-        self.conn = ServerConnection(
+        self.on_output = on_output
+        self.tasks: dict[int, Task] = {}
+        self.started: list[Task] = []
+        self.unread: deque[bytes] = deque()
+        self.fed = bytearray()
+        self.max_read = 0
+        self.step_read = 0  # bytes read in the step now writing (the output allowance)
+        self.peer_eof = False
+        self.closed_by_itself = False
+        super().__init__(
             self.config,
             client=("203.0.113.7", 50123),
             server=("192.0.2.1", 8000),
             alpn=alpn,
             date=DateHeader(FIXED_DATE),
-            now=self.now,
         )
-        self.on_output = on_output
-        self.tasks: dict[int, Task] = {}
-        self.started: list[Task] = []
-        self.output = bytearray()
-        self.unread: deque[bytes] = deque()
-        self.fed = bytearray()
-        self.max_read = 0
-        self.peer_eof = False
-        self.close_emitted = False
-        self.close_flushed = False  # CloseConnection was handled and its output written
-        self.closed_by_itself = False
 
     # -- running a script ---------------------------------------------------------------------
 
@@ -317,7 +305,7 @@ class Driver:
             if script.pauses[index]:
                 self.advance(script.pauses[index])
             self.unread.append(piece)
-            self.pump()
+            self.read()
         if script.shutdown_at == len(script.pieces):
             self.shutdown()
         if script.has(EOF):
@@ -330,75 +318,35 @@ class Driver:
         """The client left (EOF, or the transport was lost) before the server closed."""
         return self.peer_eof or not self.closed_by_itself
 
-    def pump(self) -> None:
-        """Read what the client sent while the core lets the driver read."""
-        conn = self.conn
-        while self.unread and not conn.reading_paused and not conn.closed:
+    def read(self) -> None:
+        """Read what the client sent while the driver's reading is not paused."""
+        while self.unread and not self.read_paused and not self.core.closed:
             data = self.unread.popleft()
             self.max_read = max(self.max_read, len(data))
             self.fed += data
-            conn.receive_data(data, self.now)
+            self.step_read = len(data)
+            self.receive_data(data)
+            self.step_read = 0
             if not data:
                 self.peer_eof = True
-                require(conn.closed, "the connection stays open after the client's EOF")
-            self.drain(len(data))
+                require(self.core.closed, "the connection stays open after the client's EOF")
 
     def shutdown(self) -> None:
-        self.conn.start_shutdown(self.now)
-        self.drain(0)
-        self.pump()
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock, firing each timer and waking each app on the way, in order."""
-        target = self.now + seconds
-        for _ in range(SETTLE_ROUNDS):
-            due = self.next_due()
-            if due is None or due > target:
-                break
-            self.fire(due)
-        self.now = max(self.now, target)
-
-    def next_due(self) -> float | None:
-        """The earliest app wake-up or core deadline (a closed connection has no timer)."""
-        dues = [task.wake for task in self.tasks.values() if task.waiting == "sleep"]
-        deadline = self.conn.next_deadline
-        if self.conn.closed:
-            require(deadline is None, f"next_deadline {deadline} after the close")
-        elif deadline is not None:
-            dues.append(deadline)
-        return min(dues) if dues else None
-
-    def fire(self, due: float) -> None:
-        self.now = max(self.now, due)
-        deadline = self.conn.next_deadline
-        if deadline is not None and deadline <= self.now and not self.conn.closed:
-            self.conn.handle_timeout(self.now)
-            after = self.conn.next_deadline
-            require(
-                after is None or after > self.now,
-                f"handle_timeout({self.now}) leaves next_deadline at {after}: a busy loop",
-            )
-            self.drain(0)
-        for task in list(self.tasks.values()):
-            if task.waiting == "sleep" and task.wake <= self.now:
-                task.waiting = ""
-                self.resume(task, None)
-                self.drain(0)
-        self.pump()
+        super().shutdown()
+        self.read()
 
     def settle(self) -> None:
         """After the last read: let timers and apps run until nothing is due, then lose the
         transport; every app must then have returned (none waits forever)."""
         for _ in range(SETTLE_ROUNDS):
-            self.pump()
+            self.read()
             due = self.next_due()
             if due is None:
                 break
             self.fire(due)
-        self.closed_by_itself = self.conn.closed
-        if not self.conn.closed:
-            self.conn.connection_lost(self.now)
-            self.drain(0)
+        self.closed_by_itself = self.core.closed
+        if not self.core.closed:
+            self.transport_lost()
         for _ in range(SETTLE_ROUNDS):
             due = self.next_due()
             if due is None:
@@ -410,52 +358,52 @@ class Driver:
                 f"stream {task.stream_id}'s app still waits ({task.waiting!r}) after the "
                 "connection was lost",
             )
-        require(self.close_emitted, "no CloseConnection after connection_lost")
+        require(self.closed, "no CloseConnection after connection_lost")
 
-    # -- events -------------------------------------------------------------------------------
+    # -- the memory driver's hooks: the clock, events, output ---------------------------------
 
-    def drain(self, read: int) -> None:
-        """Act on the core's events in order, then take its output (a bounded amount)."""
-        for event in self.conn.events():
-            if isinstance(event, StreamStarted):
-                require(event.stream_id not in self.tasks, f"stream {event.stream_id} reused")
-                require(not self.close_emitted, "StreamStarted after CloseConnection")
-                task = Task(event.stream_id, event.scope, app(event.scope))
-                self.tasks[event.stream_id] = task
-                self.started.append(task)
-                self.resume(task, None)
-            elif isinstance(event, AppReceive):
-                task = self._task(event.stream_id, "AppReceive")
-                require(task.waiting == "receive", f"AppReceive for stream {task.stream_id}, "
-                        f"whose app is not in receive() but {task.waiting!r}")  # fmt: skip
-                self.check_message(task, event.message)
-                task.waiting = ""
-                task.messages.append(event.message)
-                self.resume(task, event.message)
-            elif isinstance(event, SendAllowed):
-                task = self._task(event.stream_id, "SendAllowed")
-                require(task.waiting == "send", f"SendAllowed for stream {task.stream_id}, "
-                        f"whose app is not in send() but {task.waiting!r}")  # fmt: skip
+    def next_wakeup(self) -> float | None:
+        wakes = [task.wake for task in self.tasks.values() if task.waiting == "sleep"]
+        return min(wakes) if wakes else None
+
+    def wake(self) -> None:
+        for task in list(self.tasks.values()):
+            if task.waiting == "sleep" and task.wake <= self.clock:
                 task.waiting = ""
                 self.resume(task, None)
-            elif isinstance(event, CloseConnection):
-                require(not self.close_emitted, "CloseConnection emitted twice")
-                require(self.conn.closed, "CloseConnection while the connection is not closed")
-                self.close_emitted = True
-        out = self.conn.data_to_send()
-        closed_before = self.close_flushed
-        self.close_flushed = self.close_emitted
-        if not out:
-            return
-        require(
-            not closed_before,
-            f"{len(out)} bytes to send after CloseConnection was handled: {out[:64]!r}",
-        )
-        limit = OUTPUT_ALLOWANCE + OUTPUT_PER_INPUT_BYTE * read
-        require(len(out) <= limit, f"one step wrote {len(out)} bytes for {read} read")
-        self.output += out
+                self.pump()
+        self.read()
+
+    def spawn_app(self, stream: AppStream) -> None:
+        task = Task(stream.stream_id, stream.scope, app(stream.scope))
+        self.tasks[task.stream_id] = task
+        self.started.append(task)
+        self.resume(task, None)
+
+    def on_app_receive(self, event: AppReceive) -> None:
+        task = self._task(event.stream_id, "AppReceive")
+        require(task.waiting == "receive", f"AppReceive for stream {task.stream_id}, "
+                f"whose app is not in receive() but {task.waiting!r}")  # fmt: skip
+        self.check_message(task, event.message)
+        super().on_app_receive(event)
+        task.waiting = ""
+        self.resume(task, event.message)
+
+    def on_send_allowed(self, event: SendAllowed) -> None:
+        task = self._task(event.stream_id, "SendAllowed")
+        require(task.waiting == "send", f"SendAllowed for stream {task.stream_id}, "
+                f"whose app is not in send() but {task.waiting!r}")  # fmt: skip
+        super().on_send_allowed(event)
+        task.waiting = ""
+        self.resume(task, None)
+
+    def write(self, data: bytes) -> None:
+        """One step's output, bounded by what that step read."""
+        limit = OUTPUT_ALLOWANCE + OUTPUT_PER_INPUT_BYTE * self.step_read
+        require(len(data) <= limit, f"one step wrote {len(data)} bytes for {self.step_read} read")
+        super().write(data)
         if self.on_output is not None:
-            self.on_output(out, self.conn.closed)
+            self.on_output(data, self.core.closed)
 
     def _task(self, stream_id: int, what: str) -> Task:
         task = self.tasks.get(stream_id)
@@ -479,14 +427,14 @@ class Driver:
             error = value = None
             if isinstance(action, Receive):
                 task.waiting = "receive"
-                self.conn.app_receive(task.stream_id, self.now)
+                self.core.app_receive(task.stream_id, self.clock)
                 return
             if isinstance(action, Sleep):
                 task.waiting = "sleep"
-                task.wake = self.now + action.seconds
+                task.wake = self.clock + action.seconds
                 return
             try:
-                allowed = self.conn.app_send(task.stream_id, action.message, self.now)
+                allowed = self.core.app_send(task.stream_id, action.message, self.clock)
             except ClientDisconnected as exc:
                 error = exc
                 continue
@@ -497,25 +445,28 @@ class Driver:
     def _finished(self, task: Task, error: BaseException | None) -> None:
         task.finished = True
         task.waiting = ""
-        self.conn.app_finished(task.stream_id, error, self.now)
+        self.core.app_finished(task.stream_id, error, self.clock)
 
     # -- the messages an app receives ---------------------------------------------------------
 
     def check_message(self, task: Task, message: dict[str, Any]) -> None:
         """Every message is a well-formed ASGI message, in an order the spec allows."""
         kind = message.get("type")
-        earlier = [m["type"] for m in task.messages]
+        messages = self.received[task.stream_id]
+        earlier = [m["type"] for m in messages]
         require(
             "http.disconnect" not in earlier or kind == "http.disconnect",
             f"{kind!r} after http.disconnect",
         )
         require("websocket.disconnect" not in earlier, f"{kind!r} after websocket.disconnect")
         if task.scope["type"] == "http":
-            self._check_http_message(task, message, earlier)
+            self._check_http_message(task, message, messages)
         else:
             self._check_websocket_message(message, earlier)
 
-    def _check_http_message(self, task: Task, message: dict[str, Any], earlier: list[str]) -> None:
+    def _check_http_message(
+        self, task: Task, message: dict[str, Any], messages: list[dict[str, Any]]
+    ) -> None:
         kind = message.get("type")
         if kind == "http.disconnect":
             require(set(message) == {"type"}, f"bad http.disconnect {message!r}")
@@ -525,7 +476,7 @@ class Driver:
         if not isinstance(body, bytes) or not isinstance(more, bool):
             raise InvariantError(f"bad http.request {message!r}")
         require(
-            not any(m.get("more_body") is False for m in task.messages if m["type"] == kind),
+            not any(m.get("more_body") is False for m in messages if m["type"] == kind),
             "http.request after the one that ended the body",
         )
         # HTTP/2 flow control bounds a stream's unread body to its window exactly; HTTP/1.1
