@@ -171,10 +171,10 @@ class MemoryDriver(DriverConnection):
     # -- acting on events, recorded and checked -----------------------------------------------
 
     def pump(self) -> None:
-        handled = self.close_handled
+        handled, gone = self.close_handled, self.transport_closed
         super().pump()
         self.close_handled = self.closed
-        if self.transport_closed:  # a real driver writes nothing more; the core must not try
+        if gone:  # a real driver writes nothing more; the core must not try
             late = self.core.data_to_send()
             if late:
                 _check(
