@@ -223,3 +223,26 @@ def test_bad_http2_limits_exit_2(flag: str) -> None:
     result = run_cli("helpers.apps:hello", "--app-dir", "tests", flag, "0")
     assert result.returncode == 2
     assert flag.removeprefix("--").replace("-", "_") in result.stderr
+
+
+def test_every_setting_has_a_flag_named_for_its_field() -> None:
+    """One table (cli.FLAGS) makes the flags and the settings: each Config and ServerConfig
+    field is one flag's dest, and a flag's value arrives in its field unchanged (0 is off)."""
+    from dataclasses import fields
+
+    from asgi_core import Config
+    from asgi_core.backends import ServerConfig
+    from asgi_core.backends.cli import FLAGS, build_parser, config_from_args
+
+    dests = {flag.dest for _, _, group in FLAGS for flag in group}
+    settings = {f.name for f in fields(Config)} | {f.name for f in fields(ServerConfig)}
+    assert settings - {"protocol"} <= dests
+    args = build_parser().parse_args(
+        ["--ws-max-size", "99", "--ws-ping-interval", "0", "--certfile", "c.pem", "--no-http2"]
+    )
+    config = config_from_args(args)
+    assert config.protocol.ws_max_size == 99
+    assert config.protocol.ws_ping_interval is None
+    assert config.ssl_certfile == "c.pem"
+    assert config.protocol.http2 is False
+    assert config_from_args(build_parser().parse_args([])) == ServerConfig()
