@@ -22,6 +22,8 @@ _H2_INTS = (
     "h2_reset_budget",
     "h2_control_frame_budget",
 )
+#: Fields that are switches.
+_BOOLS = ("date_header", "ws_per_message_deflate", "http2")
 #: Fields where ``None`` turns the limit or timer off.
 _OPTIONAL = frozenset({"max_request_body_size", "ws_ping_interval", "ws_ping_timeout"})
 
@@ -85,28 +87,15 @@ class Config:
 
     def __post_init__(self) -> None:
         for field in fields(self):
-            value = getattr(self, field.name)
-            if field.name in _NOT_NUMBERS:
-                continue
-            if value is None and field.name in _OPTIONAL:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"Config.{field.name} must be a number, not {value!r}")
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigError(f"Config.{field.name} must be a positive number, not {value!r}")
-        if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):
-            raise ConfigError(
-                f"Config.root_path must start with '/' and not end with one, not {self.root_path!r}"
-            )
+            _check_number(field.name, getattr(self, field.name))
+        _check_root_path(self.root_path)
         if self.server_header is not None:
             _check_header_text("server_header", self.server_header)
         for name in _H2_INTS:
-            value = getattr(self, name)
-            if type(value) is not int or value >= 2**31:
-                raise ConfigError(f"Config.{name} must be an int below 2**31, not {value!r}")
+            _check_h2_int(name, getattr(self, name))
         if self.max_buffered_body_size >= 2**31:
             raise ConfigError("Config.max_buffered_body_size must be below 2**31 (a window size)")
-        for name in ("date_header", "ws_per_message_deflate", "http2"):
+        for name in _BOOLS:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"Config.{name} must be a bool, not {getattr(self, name)!r}")
 
@@ -114,6 +103,28 @@ class Config:
     def server_header_bytes(self) -> bytes | None:
         """The ``Server`` header value as it goes on the wire."""
         return None if self.server_header is None else self.server_header.encode("ascii")
+
+
+def _check_number(name: str, value: object) -> None:
+    """Every field but ``_NOT_NUMBERS`` is a positive, finite number (or ``None`` if optional)."""
+    if name in _NOT_NUMBERS or (value is None and name in _OPTIONAL):
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"Config.{name} must be a number, not {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"Config.{name} must be a positive number, not {value!r}")
+
+
+def _check_root_path(root_path: str) -> None:
+    if root_path and (not root_path.startswith("/") or root_path.endswith("/")):
+        raise ConfigError(
+            f"Config.root_path must start with '/' and not end with one, not {root_path!r}"
+        )
+
+
+def _check_h2_int(name: str, value: object) -> None:
+    if type(value) is not int or value >= 2**31:
+        raise ConfigError(f"Config.{name} must be an int below 2**31, not {value!r}")
 
 
 def _check_header_text(name: str, value: str) -> None:

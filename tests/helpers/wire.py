@@ -65,30 +65,10 @@ def parse_responses(data: bytes, *, head_requests: int = 0) -> tuple[list[Respon
         elif te is not None:
             assert te.lower() == b"chunked", te
             response.chunked = True
-            body = bytearray()
-            while True:
-                line_end = after.find(b"\r\n")
-                if line_end < 0:
-                    return responses, rest
-                size = int(after[:line_end].split(b";")[0], 16)
-                after = after[line_end + 2 :]
-                if size == 0:
-                    trailer_end = after.find(b"\r\n\r\n") if not after.startswith(b"\r\n") else -2
-                    if trailer_end == -2:
-                        after = after[2:]
-                    elif trailer_end < 0:
-                        return responses, rest
-                    else:
-                        response.trailers = _parse_fields(after[:trailer_end])
-                        after = after[trailer_end + 4 :]
-                    break
-                if len(after) < size + 2:
-                    return responses, rest
-                body += after[:size]
-                assert after[size : size + 2] == b"\r\n"
-                after = after[size + 2 :]
-            response.body = bytes(body)
-            rest = after
+            chunked_rest = _read_chunked(response, after)
+            if chunked_rest is None:
+                return responses, rest
+            rest = chunked_rest
         elif length is not None:
             size = int(length)
             if len(after) < size:
@@ -98,3 +78,32 @@ def parse_responses(data: bytes, *, head_requests: int = 0) -> tuple[list[Respon
             response.body, rest = after, b""
         responses.append(response)
     return responses, rest
+
+
+def _read_chunked(response: Response, data: bytes) -> bytes | None:
+    """Read a chunked body (and its trailers) into ``response``: what follows it, or None
+    while it is incomplete."""
+    body = bytearray()
+    while True:
+        line_end = data.find(b"\r\n")
+        if line_end < 0:
+            return None
+        size = int(data[:line_end].split(b";")[0], 16)
+        data = data[line_end + 2 :]
+        if size == 0:
+            trailer_end = data.find(b"\r\n\r\n") if not data.startswith(b"\r\n") else -2
+            if trailer_end == -2:
+                data = data[2:]
+            elif trailer_end < 0:
+                return None
+            else:
+                response.trailers = _parse_fields(data[:trailer_end])
+                data = data[trailer_end + 4 :]
+            break
+        if len(data) < size + 2:
+            return None
+        body += data[:size]
+        assert data[size : size + 2] == b"\r\n"
+        data = data[size + 2 :]
+    response.body = bytes(body)
+    return data
