@@ -149,7 +149,10 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="asgi-core",
-        description="Serve an ASGI 3 application over HTTP/1.1. With no APP, serves a demo app.",
+        description=(
+            "Serve an ASGI 3 application over HTTP/1.1, HTTP/2 and WebSocket. "
+            "With no APP, serves a demo app."
+        ),
     )
     parser.add_argument("app", nargs="?", default=DEMO_APP, help="module:attribute of the app")
     parser.add_argument("--app-dir", default=".", help="folder to import the app from")

@@ -1,4 +1,5 @@
-"""DESIGN.md's one rule: the core does no I/O. Importing it loads no I/O or backend module.
+"""The boundary (docs/architecture.md): the core does no I/O. Importing it loads no I/O or
+backend module.
 
 ``asgi_core.testing`` (a subpackage) is the test kit: it runs apps, so it uses anyio and the
 drivers' shared code. The rule for it is the other way round: no core module imports it.
@@ -26,7 +27,7 @@ def test_every_core_module_is_listed() -> None:
 
 def test_importing_the_core_loads_no_io_module() -> None:
     # A fresh interpreter: modules the interpreter itself starts with are not the core's doing,
-    # nor are those of the protocol libraries DESIGN.md builds on (hpack, under h2, loads
+    # nor are those of the protocol libraries the core builds on (hpack, under h2, loads
     # logging, and logging loads threading for its locks); the core's own imports are read
     # from its source below.
     code = (
