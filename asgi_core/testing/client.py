@@ -24,9 +24,9 @@ import h11
 import wsproto
 import wsproto.events
 
-from ..backends.driver import AppStream, DriverConnection, Waiter
+from ..backends.driver import AppStream, Waiter
+from ..backends.memory import MemoryDriver
 from ..config import Config
-from ..connection import ServerConnection
 from ..httpdate import DateHeader
 
 ASGIApp = Callable[..., Awaitable[None]]
@@ -77,43 +77,20 @@ class Response:
         return json.loads(self.body)
 
 
-class _MemoryDriver(DriverConnection):
-    """Every backend's driver logic (backends/driver.py) over memory instead of a socket."""
+class _MemoryDriver(MemoryDriver):
+    """The memory driver (``asgi_core.backends.memory``: every backend's driver logic over a
+    buffer and a virtual clock) with the apps as anyio tasks, and the client's side of it."""
 
     def __init__(
-        self,
-        app: ASGIApp,
-        config: Config,
-        group: anyio.abc.TaskGroup,
-        *,
-        alpn: str,
-        scheme: str,
-        client: tuple[str, int] | None,
-        server: tuple[str, int] | None,
-        state: dict[str, Any] | None,
+        self, app: ASGIApp, config: Config, group: anyio.abc.TaskGroup, **options: Any
     ) -> None:
         self.errors: list[BaseException] = []
-        self.output = bytearray()
         self.output_event = anyio.Event()
         self.resumed = anyio.Event()
         self.resumed.set()
         self._group = group
-        self._deadline: float | None = None
-        self._timer_changed = anyio.Event()
         self.running = 0  # app tasks not yet returned
-        core = ServerConnection(
-            config,
-            client=client,
-            server=server,
-            scheme=scheme,
-            alpn=alpn,
-            state=state,
-            date=DateHeader(time.time()),
-            now=anyio.current_time(),
-        )
-        self.init_driver(core, self._recording(app), access_log=False)
-        group.start_soon(self._timer)
-        self.pump()
+        super().__init__(config, app=self._recording(app), date=DateHeader(time.time()), **options)
 
     def _recording(self, app: ASGIApp) -> ASGIApp:
         async def recorded(scope: Any, receive: Any, send: Any) -> None:
@@ -131,9 +108,6 @@ class _MemoryDriver(DriverConnection):
 
     # -- DriverConnection primitives ----------------------------------------------------------
 
-    def now(self) -> float:
-        return anyio.current_time()
-
     def new_waiter(self) -> Waiter:
         waiter: Waiter = anyio.Event()
         return waiter
@@ -142,7 +116,7 @@ class _MemoryDriver(DriverConnection):
         self._group.start_soon(self.run_app, stream)
 
     def write(self, data: bytes) -> None:
-        self.output += data
+        super().write(data)
         self._wake()
 
     def close_transport(self) -> None:
@@ -153,17 +127,6 @@ class _MemoryDriver(DriverConnection):
             self.resumed = anyio.Event()
         else:
             self.resumed.set()
-
-    def rearm_timer(self, deadline: float | None) -> None:
-        self._deadline = deadline
-        self._timer_changed.set()
-
-    @property
-    def write_blocked(self) -> bool:
-        return False
-
-    async def drain(self) -> None:
-        return None
 
     async def run_in_thread(self, function: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(function, *args)
@@ -183,34 +146,31 @@ class _MemoryDriver(DriverConnection):
         self.output.clear()
         return data
 
+    async def read(self) -> bytes | None:
+        """What the server wrote since the last read, waiting if there is nothing yet (b"" if
+        an app returned meanwhile); None once the connection is closed and all of it read."""
+        if not self.output:
+            if self.transport_closed:
+                return None
+            await self.wait_output()
+        return self.take_output()
+
     async def feed(self, data: bytes) -> None:
         """Bytes from the client; waits while the core has paused reading (backpressure)."""
         while self.read_paused and not self.transport_closed:
             await self.resumed.wait()
         if not self.transport_closed:
-            self.core.receive_data(data, self.now())
-            self.pump()
-
-    async def _timer(self) -> None:
-        while not self.transport_closed:
-            self._timer_changed = anyio.Event()
-            deadline = self._deadline
-            if deadline is None:
-                await self._timer_changed.wait()
-                continue
-            with anyio.move_on_after(max(0.0, deadline - self.now())):
-                await self._timer_changed.wait()
-                continue
-            if self._deadline == deadline and not self.transport_closed:
-                self.on_timer()
+            self.receive_data(data)
 
 
 class ASGIClient:
     """Talks to ``app`` through the real core, over HTTP/1.1 or HTTP/2, in memory.
 
     ``async with ASGIClient(app) as client: response = await client.get("/")``. Every call
-    fails with ``AppHung`` after ``timeout`` seconds, and with ``AppError`` if the app raised
-    (``raise_app_exceptions``); ``settle()`` waits until every app call has returned.
+    fails with ``AppHung`` after ``timeout`` seconds (real time), and with ``AppError`` if the
+    app raised (``raise_app_exceptions``); ``settle()`` waits until every app call has returned.
+    The server's own timers (``Config``'s timeouts, WebSocket pings) run on a virtual clock that
+    moves only through ``advance(seconds)``.
     """
 
     def __init__(
@@ -230,13 +190,15 @@ class ASGIClient:
             raise ValueError(f"http_version is '1.1' or '2', not {http_version!r}")
         self.app = app
         self.http_version = http_version
-        self.config = config or Config()
         self.scheme = scheme
         self.client = client
+        self.config = config or Config()
         self.server = server
         self.state = state
         self.timeout = timeout
         self.raise_app_exceptions = raise_app_exceptions
+        #: The virtual clock every connection's timers run on, in seconds (see ``advance``).
+        self.clock = 0.0
         self._group: anyio.abc.TaskGroup | None = None
         self._conn: _MemoryDriver | None = None
         self._h2: h2.connection.H2Connection | None = None
@@ -261,6 +223,7 @@ class ASGIClient:
             self.app,
             self.config,
             self._group,
+            clock=self.clock,
             alpn=alpn,
             scheme=self.scheme,
             client=self.client,
@@ -276,6 +239,18 @@ class ASGIClient:
             conn = self._conn = self._connect("h2" if self.http_version == "2" else "http/1.1")
             self._h2 = None
         return conn
+
+    async def advance(self, seconds: float) -> None:
+        """Move the virtual clock by ``seconds``: on every connection, each of the server's
+        timers due on the way fires at its own time, in order (keep-alive, request head and
+        body timeouts, WebSocket pings and close timeouts), then the apps it woke may run."""
+        if seconds < 0:
+            raise ValueError(f"the clock only moves forward, not by {seconds}")
+        self.clock += seconds
+        for driver in self._drivers:
+            driver.advance(seconds)
+        await anyio.sleep(0)
+        self._check_errors()
 
     def _check_errors(self) -> None:
         if self.raise_app_exceptions:
@@ -362,6 +337,21 @@ class ASGIClient:
         self, method: str, path: str, headers: Headers, body: bytes | Iterable[bytes]
     ) -> Response:
         conn = self._connection()
+        fields, pieces = self._h11_framing(method, headers, body)
+        head = b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), path.encode("ascii"))
+        head += b"".join(b"%s: %s\r\n" % (name, value) for name, value in fields) + b"\r\n"
+        parser = h11.Connection(h11.CLIENT)
+        parser.send(h11.Request(method=method, target=path, headers=fields))
+        await conn.feed(head)
+        for piece in pieces:
+            if piece:
+                await conn.feed(piece)
+        return await _h11_response(conn, parser)
+
+    def _h11_framing(
+        self, method: str, headers: Headers, body: bytes | Iterable[bytes]
+    ) -> tuple[Headers, list[bytes]]:
+        """The request's fields (Host and the body's framing added) and its body's pieces."""
         pieces = [body] if isinstance(body, bytes) else list(body)
         names = {name.lower() for name, _ in headers}
         fields = [] if b"host" in names else [(b"host", self._host())]
@@ -372,45 +362,7 @@ class ASGIClient:
         elif b"content-length" not in names:
             fields.append((b"transfer-encoding", b"chunked"))
             pieces = [b"%x\r\n%s\r\n" % (len(p), p) for p in pieces if p] + [b"0\r\n\r\n"]
-        head = b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), path.encode("ascii"))
-        head += b"".join(b"%s: %s\r\n" % (name, value) for name, value in fields) + b"\r\n"
-        parser = h11.Connection(h11.CLIENT)
-        parser.send(h11.Request(method=method, target=path, headers=fields))
-        await conn.feed(head)
-        for piece in pieces:
-            if piece:
-                await conn.feed(piece)
-        wire = bytearray()
-        result: Response | None = None
-        body_parts: list[bytes] = []
-        informational: list[tuple[int, Headers]] = []
-        while True:
-            event = parser.next_event()
-            if event is h11.NEED_DATA:
-                if conn.transport_closed and not conn.output:
-                    parser.receive_data(b"")
-                    continue
-                if not conn.output:
-                    await conn.wait_output()  # also wakes when an app returns
-                data = conn.take_output()
-                if data:  # b"" would mean EOF to h11
-                    wire += data
-                    parser.receive_data(data)
-            elif isinstance(event, h11.InformationalResponse):
-                informational.append((event.status_code, list(event.headers)))
-            elif isinstance(event, h11.Response):
-                result = Response(event.status_code, list(event.headers), b"", "1.1")
-            elif isinstance(event, h11.Data):
-                body_parts.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                assert result is not None
-                result.body = b"".join(body_parts)
-                result.trailers = list(event.headers)
-                result.informational = informational
-                result.wire = bytes(wire)
-                return result
-            elif isinstance(event, h11.ConnectionClosed):
-                raise AppHung("the server closed the connection without a complete response")
+        return fields, pieces
 
     def _host(self) -> bytes:
         if self.server is None:
@@ -436,53 +388,18 @@ class ASGIClient:
         fields += [(name.lower(), value) for name, value in headers if name.lower() != b"host"]
         client.send_headers(stream_id, fields, end_stream=not any(pieces))
         unsent = bytearray(b"".join(pieces))
-        response: Response | None = None
-        data = bytearray()
-        wire = bytearray()
+        exchange = _H2Exchange(client, stream_id)
         while True:
-            while unsent:
-                size = min(client.local_flow_control_window(stream_id),
-                           client.max_outbound_frame_size, len(unsent))  # fmt: skip
-                if size <= 0:
-                    break
-                client.send_data(stream_id, bytes(unsent[:size]), end_stream=size == len(unsent))
-                del unsent[:size]
+            _send_h2_body(client, stream_id, unsent)
             outgoing = client.data_to_send()
             if outgoing:
                 await conn.feed(outgoing)
-            if not conn.output:
-                if conn.transport_closed:
-                    raise AppHung("the server closed the connection without a complete response")
-                await conn.wait_output()
-            received = conn.take_output()
-            wire += received
-            for event in client.receive_data(received):
-                if getattr(event, "stream_id", stream_id) != stream_id:
-                    continue
-                if isinstance(event, h2.events.InformationalResponseReceived):
-                    assert response is None
-                    informational = (int(dict(event.headers)[b":status"]), _fields(event.headers))
-                    response = Response(0, [], b"", "2", informational=[informational])
-                elif isinstance(event, h2.events.ResponseReceived):
-                    status = int(dict(event.headers)[b":status"])
-                    earlier = response.informational if response else []
-                    response = Response(status, _fields(event.headers), b"", "2",
-                                        informational=earlier)  # fmt: skip
-                elif isinstance(event, h2.events.DataReceived):
-                    data += event.data
-                    client.acknowledge_received_data(event.flow_controlled_length, stream_id)
-                elif isinstance(event, h2.events.TrailersReceived) and response is not None:
-                    response.trailers = list(event.headers)
-                elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
-                    if response is None or response.status == 0:
-                        raise AppHung(f"stream {stream_id} ended without a response")
-                    response.body = bytes(data)
-                    response.wire = bytes(wire)
-                    if isinstance(event, h2.events.StreamReset):
-                        response.reset = int(event.error_code)
-                    return response
-                elif isinstance(event, h2.events.ConnectionTerminated) and response is None:
-                    raise AppHung(f"GOAWAY ({event.error_code!r}) before a response")
+            received = await conn.read()
+            if received is None:
+                raise AppHung("the server closed the connection without a complete response")
+            response = exchange.receive(received)
+            if response is not None:
+                return response
 
     # -- WebSocket ----------------------------------------------------------------------------
 
@@ -521,6 +438,98 @@ def _fields(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
     return [(name, value) for name, value in headers if not name.startswith(b":")]
 
 
+async def _h11_response(conn: _MemoryDriver, parser: h11.Connection) -> Response:
+    """Read the server's output with ``parser`` (h11 as the client) until one whole response."""
+    wire = bytearray()
+    result: Response | None = None
+    body_parts: list[bytes] = []
+    informational: list[tuple[int, Headers]] = []
+    while True:
+        event = parser.next_event()
+        if event is h11.NEED_DATA:
+            data = await conn.read()  # waking also when an app returns
+            if data is None:
+                parser.receive_data(b"")
+            elif data:  # b"" would mean EOF to h11
+                wire += data
+                parser.receive_data(data)
+        elif isinstance(event, h11.InformationalResponse):
+            informational.append((event.status_code, list(event.headers)))
+        elif isinstance(event, h11.Response):
+            result = Response(event.status_code, list(event.headers), b"", "1.1")
+        elif isinstance(event, h11.Data):
+            body_parts.append(bytes(event.data))
+        elif isinstance(event, h11.EndOfMessage):
+            assert result is not None
+            result.body = b"".join(body_parts)
+            result.trailers = list(event.headers)
+            result.informational = informational
+            result.wire = bytes(wire)
+            return result
+        elif isinstance(event, h11.ConnectionClosed):
+            raise AppHung("the server closed the connection without a complete response")
+
+
+def _send_h2_body(client: h2.connection.H2Connection, stream_id: int, unsent: bytearray) -> None:
+    """Send as much of the request body as the server's windows allow."""
+    while unsent:
+        size = min(client.local_flow_control_window(stream_id),
+                   client.max_outbound_frame_size, len(unsent))  # fmt: skip
+        if size <= 0:
+            return
+        client.send_data(stream_id, bytes(unsent[:size]), end_stream=size == len(unsent))
+        del unsent[:size]
+
+
+class _H2Exchange:
+    """One HTTP/2 request's answer, assembled from what the server writes."""
+
+    def __init__(self, client: h2.connection.H2Connection, stream_id: int) -> None:
+        self.client = client
+        self.stream_id = stream_id
+        self.response: Response | None = None
+        self.data = bytearray()
+        self.wire = bytearray()
+
+    def receive(self, received: bytes) -> Response | None:
+        """Take in the server's bytes; the response once its stream ended or was reset."""
+        self.wire += received
+        for event in self.client.receive_data(received):
+            if getattr(event, "stream_id", self.stream_id) == self.stream_id:
+                response = self._event(event)
+                if response is not None:
+                    return response
+        return None
+
+    def _event(self, event: h2.events.Event) -> Response | None:
+        response = self.response
+        if isinstance(event, h2.events.InformationalResponseReceived):
+            assert response is None
+            informational = (int(dict(event.headers)[b":status"]), _fields(event.headers))
+            self.response = Response(0, [], b"", "2", informational=[informational])
+        elif isinstance(event, h2.events.ResponseReceived):
+            status = int(dict(event.headers)[b":status"])
+            earlier = response.informational if response else []
+            self.response = Response(status, _fields(event.headers), b"", "2",
+                                     informational=earlier)  # fmt: skip
+        elif isinstance(event, h2.events.DataReceived):
+            self.data += event.data
+            self.client.acknowledge_received_data(event.flow_controlled_length, self.stream_id)
+        elif isinstance(event, h2.events.TrailersReceived) and response is not None:
+            response.trailers = list(event.headers)
+        elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+            if response is None or response.status == 0:
+                raise AppHung(f"stream {self.stream_id} ended without a response")
+            response.body = bytes(self.data)
+            response.wire = bytes(self.wire)
+            if isinstance(event, h2.events.StreamReset):
+                response.reset = int(event.error_code)
+            return response
+        elif isinstance(event, h2.events.ConnectionTerminated) and response is None:
+            raise AppHung(f"GOAWAY ({event.error_code!r}) before a response")
+        return None
+
+
 class WebSocketDenied(AssertionError):
     """The app refused the handshake; ``response`` is the HTTP answer it gave."""
 
@@ -555,12 +564,7 @@ class WebSocketSession:
     async def _handshake(self) -> None:
         denial: Response | None = None
         body: list[bytes] = []
-        while True:
-            if not self._conn.output:
-                if self._conn.transport_closed:
-                    break
-                await self._conn.wait_output()
-            data = self._conn.take_output()
+        while (data := await self._conn.read()) is not None:
             if not data:
                 continue
             self._ws.receive_data(data)
@@ -590,7 +594,8 @@ class WebSocketSession:
                     self._messages.append("".join(parts) if text else b"".join(parts))
                     self._parts = []
             elif isinstance(event, wsproto.events.Ping):
-                self._conn_send(self._ws.send(event.response()))
+                if self._ws.state is wsproto.connection.ConnectionState.OPEN:  # not after a close
+                    self._conn_send(self._ws.send(event.response()))
             elif isinstance(event, wsproto.events.CloseConnection):
                 self.close_code = event.code
                 self.close_reason = event.reason or ""
@@ -603,13 +608,11 @@ class WebSocketSession:
     async def _read(self) -> None:
         """Take in what the server wrote (waiting for it), and answer pings and a close."""
         conn = self._conn
-        if not conn.output:
-            if conn.transport_closed:
-                if self.close_code is None:
-                    self.close_code = 1006
-                return
-            await conn.wait_output()
-        data = conn.take_output()
+        data = await conn.read()
+        if data is None:
+            if self.close_code is None:
+                self.close_code = 1006
+            return
         if data:
             self._ws.receive_data(data)
         elif conn.transport_closed:

@@ -56,6 +56,14 @@ class SyncASGIClient:
     def settle(self) -> None:
         self._portal.call(self.client.settle)
 
+    def advance(self, seconds: float) -> None:
+        """See ``ASGIClient.advance``: move the virtual clock; the server's timers fire."""
+        self._portal.call(self.client.advance, seconds)
+
+    @property
+    def clock(self) -> float:
+        return self.client.clock
+
     @contextmanager
     def websocket(self, path: str, **kwargs: Any) -> Iterator[SyncWebSocketSession]:
         manager: AbstractContextManager[WebSocketSession] = self._portal.wrap_async_context_manager(

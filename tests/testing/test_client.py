@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from asgi_core import Config
 from asgi_core.testing import (
     AppError,
     AppHung,
@@ -176,6 +177,37 @@ def test_websocket_session(backend: str) -> None:
             assert denied.value.response.status == 403
 
     anyio.run(main, backend=backend)
+
+
+def test_the_servers_timers_fire_on_the_virtual_clock(backend: str) -> None:
+    """Timeouts fire through advance(), at once and exactly, never by waiting real time."""
+    config = Config(ws_ping_interval=20, ws_ping_timeout=20)
+
+    async def main() -> None:
+        with anyio.fail_after(5):  # real seconds, for 60 virtual ones
+            async with ASGIClient(app, config=config) as client:
+                async with client.websocket("/chat", subprotocols=["chat"]) as ws:
+                    await client.advance(20)  # the server pings
+                    await client.advance(19.5)
+                    await ws.send_text("here")
+                    assert await ws.receive_text() == "HERE"  # this read answered the ping
+                    await client.advance(20.5)  # another ping at 40, unanswered at 60
+                    with pytest.raises(WebSocketClosed) as closed:
+                        await ws.receive()
+                    assert closed.value.code == 1011
+                assert client.clock == 60.0
+
+    anyio.run(main, backend=backend)
+
+
+def test_the_sync_client_advances_the_clock_too() -> None:
+    with SyncASGIClient(app, config=Config(ws_ping_interval=20, ws_ping_timeout=20)) as client:
+        with client.websocket("/chat", subprotocols=["chat"]) as ws:
+            client.advance(40)  # a ping at 20, unanswered at 40
+            with pytest.raises(WebSocketClosed) as closed:
+                ws.receive()
+            assert closed.value.code == 1011
+        assert client.clock == 40.0
 
 
 def test_hostile_bytes_get_an_http_answer(backend: str) -> None:
