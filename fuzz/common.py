@@ -609,6 +609,22 @@ def check_http11_driver(driver: Driver) -> HTTP11Output:
     return check_http11_output(bytes(driver.output), methods, driver.peer_gone)
 
 
+def check_http11_connection(driver: Driver) -> None:
+    """An HTTP/1.1 connection's output: responses, then after a 101 WebSocket frames; and
+    the connection closes by itself."""
+    result = check_http11_driver(driver)
+    if result.switched is not None:
+        check_websocket_after_101(result)
+    require_closed_by_itself(driver)
+
+
+def check_websocket_after_101(result: HTTP11Output) -> None:
+    """What followed a 101 to a WebSocket handshake: well-formed frames, whole."""
+    assert result.switched is not None
+    deflate = any(name == b"sec-websocket-extensions" for name, _ in result.switched)
+    check_websocket_output(result.rest, deflate=deflate, complete=True)
+
+
 def require_closed_by_itself(driver: Driver) -> None:
     """Once the client stops sending, EOF or a timer closes an HTTP/1.1 connection (the tiny
     app never waits forever), so a real driver is never left holding it."""

@@ -16,7 +16,7 @@ from fuzz.common import (
     Driver,
     H2Checker,
     check_http11_driver,
-    check_websocket_output,
+    check_websocket_after_101,
     decode,
     require_closed_by_itself,
 )
@@ -35,8 +35,7 @@ def check(data: bytes) -> None:
     elif (b"upgrade", b"h2c") in result.switched:
         H2Checker().feed(result.rest, True)
     else:
-        deflate = any(name == b"sec-websocket-extensions" for name, _ in result.switched)
-        check_websocket_output(result.rest, deflate=deflate, complete=True)
+        check_websocket_after_101(result)
 
 
 if __name__ == "__main__":

@@ -11,23 +11,12 @@ from __future__ import annotations
 
 import sys
 
-from fuzz.common import (
-    Driver,
-    check_http11_driver,
-    check_websocket_output,
-    decode,
-    require_closed_by_itself,
-)
+from fuzz.common import Driver, check_http11_connection, decode
 
 
 def check(data: bytes) -> None:
     """Run one input; raise on any broken invariant."""
-    driver = Driver(decode(data), alpn="http/1.1").run()
-    result = check_http11_driver(driver)
-    if result.switched is not None:
-        deflate = any(name == b"sec-websocket-extensions" for name, _ in result.switched)
-        check_websocket_output(result.rest, deflate=deflate, complete=True)
-    require_closed_by_itself(driver)
+    check_http11_connection(Driver(decode(data), alpn="http/1.1").run())
 
 
 if __name__ == "__main__":

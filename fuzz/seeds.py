@@ -10,18 +10,7 @@ import zlib
 from pathlib import Path
 
 from hpack import Encoder
-from hyperframe.frame import (
-    ContinuationFrame,
-    DataFrame,
-    Frame,
-    GoAwayFrame,
-    HeadersFrame,
-    PingFrame,
-    PriorityFrame,
-    RstStreamFrame,
-    SettingsFrame,
-    WindowUpdateFrame,
-)
+from hyperframe import frame as hf
 
 from asgi_core.http2 import PREFACE
 from fuzz.common import CLOCK, EOF, SHUTDOWN, TIGHT, VARIANT, VARIANT2
@@ -79,27 +68,27 @@ class H2:
         ]
         block = self.encoder.encode(fields, huffman=huffman)
         if split and len(block) > 2:
-            first = HeadersFrame(stream_id, block[:2], flags=["END_STREAM"] if end else [])
-            rest = ContinuationFrame(stream_id, block[2:], flags=["END_HEADERS"])
+            first = hf.HeadersFrame(stream_id, block[:2], flags=["END_STREAM"] if end else [])
+            rest = hf.ContinuationFrame(stream_id, block[2:], flags=["END_HEADERS"])
             return first.serialize() + rest.serialize()
         flags = ["END_HEADERS", *(["END_STREAM"] if end else [])]
-        return HeadersFrame(stream_id, block, flags=flags).serialize()
+        return hf.HeadersFrame(stream_id, block, flags=flags).serialize()
 
 
-def frames(*items: Frame) -> bytes:
+def frames(*items: hf.Frame) -> bytes:
     return b"".join(item.serialize() for item in items)
 
 
 def data(stream_id: int, payload: bytes, end: bool = False, pad: int = 0) -> bytes:
-    frame = DataFrame(stream_id, payload, flags=["END_STREAM"] if end else [])
+    frame = hf.DataFrame(stream_id, payload, flags=["END_STREAM"] if end else [])
     if pad:
         frame.flags.add("PADDED")
         frame.pad_length = pad
     return frame.serialize()
 
 
-SETTINGS = frames(SettingsFrame(0, settings={SettingsFrame.ENABLE_PUSH: 1}))
-SETTINGS_ACK = frames(SettingsFrame(0, flags=["ACK"]))
+SETTINGS = frames(hf.SettingsFrame(0, settings={hf.SettingsFrame.ENABLE_PUSH: 1}))
+SETTINGS_ACK = frames(hf.SettingsFrame(0, flags=["ACK"]))
 
 
 # -- WebSocket frames -------------------------------------------------------------------------
@@ -137,7 +126,7 @@ WS_HANDSHAKE = request(
 
 
 def h2c_upgrade(method: str = "GET", body: bytes = b"") -> bytes:
-    settings = SettingsFrame(0, settings={SettingsFrame.MAX_CONCURRENT_STREAMS: 10})
+    settings = hf.SettingsFrame(0, settings={hf.SettingsFrame.MAX_CONCURRENT_STREAMS: 10})
     value = base64.urlsafe_b64encode(settings.serialize_body()).rstrip(b"=").decode()
     length = f"Content-Length: {len(body)}\r\n" if body else ""
     headers = f"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: {value}\r\n"
@@ -206,19 +195,19 @@ def corpus() -> dict[str, dict[str, bytes]]:
             0,
             SETTINGS
             + b"".join(H2().headers(i, "/?w") for i in range(1, 14, 2))
-            + frames(WindowUpdateFrame(0, window_increment=9)),
+            + frames(hf.WindowUpdateFrame(0, window_increment=9)),
         ),
         "control-frames": seed(
             EOF,
             0,
             SETTINGS
             + frames(
-                PingFrame(0, b"12345678"),
-                PriorityFrame(1, depends_on=0, stream_weight=3),
-                WindowUpdateFrame(0, window_increment=100),
+                hf.PingFrame(0, b"12345678"),
+                hf.PriorityFrame(1, depends_on=0, stream_weight=3),
+                hf.WindowUpdateFrame(0, window_increment=100),
             )
             + H2().headers(1, split=True)
-            + frames(RstStreamFrame(1, error_code=8), GoAwayFrame(0, error_code=0)),
+            + frames(hf.RstStreamFrame(1, error_code=8), hf.GoAwayFrame(0, error_code=0)),
         ),
         "literal-fields": seed(
             0, 0, SETTINGS + H2().headers(1, "/caf%C3%A9?q=1", "PATCH", huffman=False)
