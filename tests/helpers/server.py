@@ -23,14 +23,18 @@ TESTS_DIR = Path(__file__).resolve().parent.parent
 #: Every driver a behaviour test runs on (issue: "a backend can't quietly lag behind").
 BACKENDS = ["asyncio", "asyncio+uvloop", "trio", "anyio+asyncio", "anyio+trio"]
 
+
+def _cli_arguments(name: str) -> list[str]:
+    """A backend's name (``anyio+trio``) as the asgi-core command's flags; plain asyncio
+    names its loop, since the default would be uvloop where it is installed."""
+    backend, _, loop = name.partition("+")
+    if backend == "asyncio" and not loop:
+        loop = "asyncio"
+    return ["--backend", backend, *(["--loop", loop] if loop else [])]
+
+
 #: The same backends, as the asgi-core command picks them.
-CLI_BACKENDS = {
-    "asyncio": ["--backend", "asyncio", "--loop", "asyncio"],
-    "asyncio+uvloop": ["--backend", "asyncio", "--loop", "uvloop"],
-    "trio": ["--backend", "trio"],
-    "anyio+asyncio": ["--backend", "anyio", "--loop", "asyncio"],
-    "anyio+trio": ["--backend", "anyio", "--loop", "trio"],
-}
+CLI_BACKENDS = {name: _cli_arguments(name) for name in BACKENDS}
 
 
 class ServerThread:
