@@ -12,6 +12,7 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from asgi_core.connection import ServerConnection
@@ -35,26 +36,23 @@ WRITE_HIGH_WATER = 64 * 1024
 CLOSE_NOTIFY_TIMEOUT = 1.0
 
 
+@dataclass(eq=False)
 class StructuredServer:
     """What every connection of one server shares."""
 
-    def __init__(
-        self,
-        runtime: Runtime,
-        app: ASGIApp,
-        config: ServerConfig,
-        state: dict[str, Any],
-        tls: ServerTLS | None,
-    ) -> None:
-        self.runtime = runtime
-        self.app = app
-        self.config = config
-        self.state = state
-        self.tls = tls
-        self.stopping = False
-        self.date = DateHeader(time.time())
-        self.connections: set[StructuredConnection] = set()
-        self.all_closed: Event = runtime.event()
+    runtime: Runtime
+    app: ASGIApp
+    config: ServerConfig
+    state: dict[str, Any]
+    tls: ServerTLS | None
+    stopping: bool = field(default=False, init=False)
+    date: DateHeader = field(default_factory=lambda: DateHeader(time.time()), init=False)
+    connections: set[StructuredConnection] = field(default_factory=set, init=False)
+    #: Set while no connection is open.
+    all_closed: Event = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.all_closed = self.runtime.event()
         self.all_closed.set()
 
     def opened(self, connection: StructuredConnection) -> None:
