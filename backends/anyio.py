@@ -95,10 +95,6 @@ def _close(sock: socket.socket) -> None:
         sock.close()
 
 
-async def _listener(sock: socket.socket) -> _Listener:
-    return _Listener(sock)
-
-
 RUNTIME = Runtime(
     name="anyio",
     task_group=anyio.create_task_group,
@@ -108,7 +104,7 @@ RUNTIME = Runtime(
     sleep_forever=anyio.sleep_forever,
     sleep=anyio.sleep,
     run_sync=anyio.to_thread.run_sync,
-    listener=_listener,
+    listener=_Listener,
     closed=(anyio.ClosedResourceError,),
     open_signal_receiver=anyio.open_signal_receiver,
 )

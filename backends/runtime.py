@@ -131,7 +131,7 @@ class Runtime:
     sleep: Callable[[float], Coroutine[Any, Any, object]]
     run_sync: RunSync
     #: A listener over a bound, listening stdlib socket.
-    listener: Callable[[socket.socket], Coroutine[Any, Any, Listener]]
+    listener: Callable[[socket.socket], Listener]
     #: What ``Listener.accept`` raises once the listener is closed.
     closed: tuple[type[BaseException], ...]
     open_signal_receiver: OpenSignalReceiver

@@ -321,7 +321,7 @@ async def _serve_started(
     tls = ServerTLS.from_config(config)
     server = StructuredServer(runtime, app, config, state, tls)
     sock = bind_socket(config.host, config.port, config.backlog)
-    listener = await runtime.listener(sock)
+    listener = runtime.listener(sock)
     # Connections live under a shield: cancelling serve() starts a graceful shutdown, and
     # only once that is over (or timed out) are they cancelled.
     shield = runtime.cancel_scope(shield=True)

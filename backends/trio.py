@@ -56,10 +56,6 @@ class _Listener:
         await self._listener.aclose()
 
 
-async def _listener(sock: socket.socket) -> _Listener:
-    return _Listener(sock)
-
-
 RUNTIME = Runtime(
     name="trio",
     task_group=trio.open_nursery,
@@ -69,7 +65,7 @@ RUNTIME = Runtime(
     sleep_forever=trio.sleep_forever,
     sleep=trio.sleep,
     run_sync=trio.to_thread.run_sync,
-    listener=_listener,
+    listener=_Listener,
     closed=(trio.ClosedResourceError,),
     open_signal_receiver=trio.open_signal_receiver,
 )
