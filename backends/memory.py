@@ -28,8 +28,8 @@ from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 T = TypeVar("T")
 D = TypeVar("D", bound="MemoryDriver")
 
-#: At most this many firings per ``advance()``: deadlines and wake-ups that keep falling due
-#: within one step of the clock are a storm, not progress.
+#: At most this many firings per ``advance()``, so that deadlines or wake-ups that keep
+#: falling due cannot loop forever; the clock then moves to its target all the same.
 MAX_FIRINGS = 64
 
 
