@@ -14,6 +14,7 @@ from typing import Any
 
 from .config import Config
 from .events import Event
+from .h2c import switch_to_http2
 from .http2 import PREFACE, HTTP2Connection
 from .http11 import HTTP11Connection
 from .httpdate import DateHeader
@@ -21,8 +22,6 @@ from .scope import Address, ConnectionInfo
 
 #: ALPN protocols the core speaks, in the server's order of preference.
 SUPPORTED_ALPN = ("h2", "http/1.1")
-
-_H2C_RESPONSE = b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n"
 
 
 class ServerConnection:
@@ -107,20 +106,15 @@ class ServerConnection:
             self._upgrade_to_h2(now)
 
     def _upgrade_to_h2(self, now: float) -> None:
-        """RFC 7540 section 3.2: 101, then the server preface; the request is stream 1."""
+        """The ``Upgrade: h2c`` request is complete: HTTP/2 takes over (``h2c.py``)."""
         self._h2c = False
         http11 = self._protocol
         assert isinstance(http11, HTTP11Connection)
         upgrade = http11.take_upgrade()
-        self._protocol = HTTP2Connection(
-            self._config,
-            self._events,
-            self._info,
-            now=now,
-            upgrade=upgrade,
-            output=http11.data_to_send() + _H2C_RESPONSE,
-            date=self._date,
-        )
+        self._protocol = switch_to_http2(
+            upgrade, http11.data_to_send(), self._config, self._events, self._info,
+            date=self._date, now=now,
+        )  # fmt: skip
 
     def connection_lost(self, now: float) -> None:
         """The transport is gone: nothing more can be read or written."""

@@ -2,8 +2,8 @@
 
 ``WebSocketStream`` owns the handshake decision (the app's accept, close or denial response),
 the frames both ways, fragment reassembly, limits, keepalive pings and the close handshake. Its
-protocol (HTTP/1.1 upgrade today, RFC 8441 over HTTP/2 later) only carries bytes and the
-handshake response, through the small ``WebSocketWire`` interface.
+protocol (the HTTP/1.1 Upgrade, or RFC 8441 over HTTP/2) only carries bytes and the handshake
+response, through the small ``WebSocketWire`` interface.
 """
 
 from __future__ import annotations
@@ -12,19 +12,23 @@ import base64
 import binascii
 import io
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from enum import Enum
 from typing import Any, Protocol
 
 from wsproto.connection import Connection, ConnectionState, ConnectionType
-from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.events import BytesMessage, Ping, Pong, TextMessage
+from wsproto.events import CloseConnection as CloseFrame
 from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.handshake import server_extensions_handshake
 from wsproto.utilities import LocalProtocolError, generate_accept_token
 
-from .asgi import TOKEN, Headers, check_headers, check_status
 from .config import Config
 from .errors import AppProtocolError, ClientDisconnected
-from .events import AppReceive, Event
+from .events import AppReceive, Event, StreamStarted
+from .headers import TOKEN, Headers, check_headers, check_status
+from .scope import ConnectionInfo
+from .timers import Deadlines, Timer
 
 # Close codes (RFC 6455 section 7.4.1).
 NORMAL = 1000
@@ -41,10 +45,10 @@ class WebSocketWire(Protocol):
     def websocket_accepted(self, stream: WebSocketStream, headers: Headers) -> None:
         """Send the handshake's success response (HTTP/1.1: 101) with these extra headers."""
 
-    def websocket_rejected(
+    def websocket_denied(
         self, stream: WebSocketStream, status: int, headers: Headers, body: bytes, end: bool
     ) -> None:
-        """Send an HTTP response instead of the handshake (403, or the app's denial)."""
+        """Send an HTTP response instead of the handshake (403, 500, or the app's denial)."""
 
     def websocket_send(self, stream: WebSocketStream, data: bytes) -> None:
         """Frames to write."""
@@ -98,12 +102,54 @@ def check_handshake(
     return key, subprotocols, extensions
 
 
-# States of the application side.
-_CONNECTING = 0  # websocket.connect delivered or due; waiting for accept/close/denial
-_DENYING = 1  # the app is sending a denial response
-_OPEN = 2
-_CLOSING = 3  # we sent a close frame and wait for the peer's
-_CLOSED = 4
+class WebSocketState(Enum):
+    """Where a WebSocket is, as the application and the peer move it on."""
+
+    #: ``websocket.connect`` delivered or due; waiting for accept, close or a denial.
+    CONNECTING = 0
+    #: The application is sending a denial response (the websocket.http.response extension).
+    DENYING = 1
+    #: Accepted: messages flow both ways.
+    OPEN = 2
+    #: We sent a close frame and wait for the peer's.
+    CLOSING = 3
+    #: Over: the app gets (or got) ``websocket.disconnect``.
+    CLOSED = 4
+
+
+_CONNECTING, _DENYING, _OPEN, _CLOSING, _CLOSED = WebSocketState
+WS_PING, WS_PONG, WS_CLOSE = Timer.WS_PING, Timer.WS_PONG, Timer.WS_CLOSE
+
+
+def open_websocket(
+    stream_id: int,
+    wire: WebSocketWire,
+    events: deque[Event],
+    config: Config,
+    deadlines: Deadlines,
+    info: ConnectionInfo,
+    *,
+    http_version: str,
+    target: bytes,
+    headers: Headers,
+) -> WebSocketStream:
+    """A handshake request becomes a WebSocket whose app is started (``StreamStarted``).
+
+    Over HTTP/2 (``http_version`` "2", RFC 8441) there is no key. Raises ``HandshakeError``.
+    """
+    key, subprotocols, offers = check_handshake(headers, key_required=http_version != "2")
+    ws = WebSocketStream(stream_id, wire, events, config, deadlines,
+                         key=key if http_version != "2" else None,
+                         subprotocols=subprotocols, extension_offers=offers)  # fmt: skip
+    scope = info.websocket(
+        http_version=http_version,
+        target=target,
+        headers=headers,
+        subprotocols=subprotocols,
+        extensions={"websocket.http.response": {}},
+    )
+    events.append(StreamStarted(stream_id, scope))
+    return ws
 
 
 class WebSocketStream:
@@ -115,6 +161,7 @@ class WebSocketStream:
         wire: WebSocketWire,
         events: deque[Event],
         config: Config,
+        deadlines: Deadlines,
         *,
         key: bytes | None,
         subprotocols: list[str],
@@ -124,6 +171,8 @@ class WebSocketStream:
         self._wire = wire
         self._events = events
         self._config = config
+        #: The connection's deadlines; this WebSocket's are keyed by its stream id.
+        self._deadlines = deadlines
         self._key = key
         self.subprotocols = subprotocols
         self._extension_offers = extension_offers
@@ -136,17 +185,13 @@ class WebSocketStream:
         self._disconnect: dict[str, Any] | None = None
         self._denial: tuple[int, Headers] = (0, [])  # a denial response's status and headers
         self._closed_by_app = False
-        # Keepalive: when the next ping is due, and when an unanswered ping expires.
-        self.ping_due: float | None = None
-        self.pong_due: float | None = None
-        self.close_due: float | None = None
         self._now = 0.0
 
     # -- state the protocol reads -------------------------------------------------------------
 
     @property
     def open(self) -> bool:
-        return self._state == _OPEN
+        return self._state is _OPEN
 
     @property
     def accepted(self) -> bool:
@@ -158,11 +203,6 @@ class WebSocketStream:
         """Messages received but not yet taken by the app (reading pauses past a limit)."""
         return len(self._inbox)
 
-    @property
-    def deadline(self) -> float | None:
-        due = [t for t in (self.ping_due, self.pong_due, self.close_due) if t is not None]
-        return min(due) if due else None
-
     # -- the application's side ---------------------------------------------------------------
 
     def app_receive(self) -> None:
@@ -170,86 +210,83 @@ class WebSocketStream:
         self._deliver()
 
     def app_send(self, message: Mapping[str, Any], now: float) -> None:
+        """Check one application message against ``_SEND_RULES`` and act on it."""
         self._now = now
         if not isinstance(message, Mapping):
             raise AppProtocolError(f"an ASGI message must be a dict, got {type(message).__name__}")
         kind = message.get("type")
         state = self._state
-        if state in (_CLOSED, _CLOSING):
+        if state is _CLOSED or state is _CLOSING:
             if self._closed_by_app:
                 raise AppProtocolError(f"{kind!r} sent after the app closed the WebSocket")
             # The peer closed, vanished or broke the protocol: the spec's OSError.
             raise ClientDisconnected(f"stream {self.stream_id}: the WebSocket is closed")
-        if state == _CONNECTING:
-            if kind == "websocket.accept":
-                try:
-                    self._accept(message)
-                except AppProtocolError:
-                    self._reject(500, [], b"", True)
-                    raise
-            elif kind == "websocket.close":
-                # ASGI websocket spec: close before accept is answered with HTTP 403.
-                self._closed_by_app = True
-                self._reject(403, [], b"", True)
-            elif kind == "websocket.http.response.start":
-                try:
-                    status = check_status(message.get("status"))
-                    headers, _ = check_headers(message.get("headers", ()), repr(kind))
-                except AppProtocolError:
-                    self._reject(500, [], b"", True)
-                    raise
-                self._denial = (status, headers)
-                self._state = _DENYING
-            else:
-                self._reject(500, [], b"", True)
-                raise AppProtocolError(
-                    f"expected 'websocket.accept', 'websocket.close' or "
-                    f"'websocket.http.response.start', got {kind!r}"
-                )
-        elif state == _DENYING:
-            if kind != "websocket.http.response.body":
-                raise AppProtocolError(f"expected 'websocket.http.response.body', got {kind!r}")
-            body = message.get("body", b"")
-            more = message.get("more_body", False)
-            if not isinstance(body, (bytes, bytearray)) or type(more) is not bool:
-                raise AppProtocolError("'websocket.http.response.body' needs bytes and a bool")
-            status, headers = self._denial
-            self._denial = (status, [])
-            self._wire.websocket_rejected(self, status, headers, bytes(body), not more)
-            if not more:
-                self._finish(NORMAL, "")
-        elif kind == "websocket.send":
-            data = _message_data(message)
-            self._send_frame(
-                TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
+        rule = _SEND_RULES.get((state, kind)) if type(kind) is str else None
+        if rule is None:
+            if state is _CONNECTING:
+                self._deny(500, [], b"", True)
+            raise AppProtocolError(f"expected {_EXPECTED[state]}, got {kind!r}")
+        try:
+            rule(self, message)
+        except AppProtocolError:
+            if self._state is _CONNECTING:  # a broken answer to the handshake is a 500
+                self._deny(500, [], b"", True)
+            raise
+
+    def _on_accept(self, message: Mapping[str, Any]) -> None:
+        self._accept(message)
+
+    def _on_close_before_accept(self, message: Mapping[str, Any]) -> None:
+        # ASGI websocket spec: close before accept is answered with HTTP 403.
+        self._closed_by_app = True
+        self._deny(403, [], b"", True)
+
+    def _on_denial_start(self, message: Mapping[str, Any]) -> None:
+        status = check_status(message.get("status"))
+        headers, _ = check_headers(message.get("headers", ()), "'websocket.http.response.start'")
+        self._denial = (status, headers)
+        self._state = _DENYING
+
+    def _on_denial_body(self, message: Mapping[str, Any]) -> None:
+        body = message.get("body", b"")
+        more = message.get("more_body", False)
+        if not isinstance(body, (bytes, bytearray)) or type(more) is not bool:
+            raise AppProtocolError("'websocket.http.response.body' needs bytes and a bool")
+        status, headers = self._denial
+        self._denial = (status, [])
+        self._wire.websocket_denied(self, status, headers, bytes(body), not more)
+        if not more:
+            self._finish(NORMAL, "")
+
+    def _on_send(self, message: Mapping[str, Any]) -> None:
+        data = _message_data(message)
+        self._send_frame(
+            TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
+        )
+
+    def _on_close(self, message: Mapping[str, Any]) -> None:
+        code = message.get("code", NORMAL)
+        reason = message.get("reason") or ""
+        if type(code) is not int or not isinstance(reason, str):
+            raise AppProtocolError("'websocket.close' needs an int 'code' and a str 'reason'")
+        if not _sendable_close_code(code):
+            raise AppProtocolError(
+                f"close code {code} may not be sent (RFC 6455 section 7.4: 1000-1003, "
+                "1007-1014, or 3000-4999)"
             )
-        elif kind == "websocket.close":
-            code = message.get("code", NORMAL)
-            reason = message.get("reason") or ""
-            if type(code) is not int or not isinstance(reason, str):
-                raise AppProtocolError("'websocket.close' needs an int 'code' and a str 'reason'")
-            if not _sendable_close_code(code):
-                raise AppProtocolError(
-                    f"close code {code} may not be sent (RFC 6455 section 7.4: 1000-1003, "
-                    "1007-1014, or 3000-4999)"
-                )
-            if len(reason.encode("utf-8")) > 123:
-                raise AppProtocolError(
-                    "a close reason is at most 123 bytes of UTF-8 (RFC 6455 5.5)"
-                )
-            self._closed_by_app = True
-            self.close(code, reason)
-        else:
-            raise AppProtocolError(f"expected 'websocket.send' or 'websocket.close', got {kind!r}")
+        if len(reason.encode("utf-8")) > 123:
+            raise AppProtocolError("a close reason is at most 123 bytes of UTF-8 (RFC 6455 5.5)")
+        self._closed_by_app = True
+        self.close(code, reason)
 
     def finish(self, error: BaseException | None) -> None:
         """The app returned or raised: before accept that is 403/500; after, a close."""
-        if self._state == _CONNECTING:
-            self._reject(500 if error is not None else 403, [], b"", True)
-        elif self._state == _DENYING:
+        if self._state is _CONNECTING:
+            self._deny(500 if error is not None else 403, [], b"", True)
+        elif self._state is _DENYING:
             self._finish(ABNORMAL, "")
             self._wire.websocket_closed(self)
-        elif self._state == _OPEN:
+        elif self._state is _OPEN:
             self.close(INTERNAL_ERROR if error is not None else NORMAL, "")
 
     # -- the wire's side ----------------------------------------------------------------------
@@ -258,7 +295,7 @@ class WebSocketStream:
         """Frames from the peer (only once accepted)."""
         self._now = now
         ws = self._ws
-        if ws is None or self._state == _CLOSED:
+        if ws is None or self._state is _CLOSED:
             return
         try:
             ws.receive_data(data)
@@ -270,54 +307,65 @@ class WebSocketStream:
             elif isinstance(event, Ping):
                 self._send_frame(event.response())
             elif isinstance(event, Pong):
-                self.pong_due = None
-            elif isinstance(event, CloseConnection):
+                self._deadlines.cancel(WS_PONG, self.stream_id)
+            elif isinstance(event, CloseFrame):
                 self._on_peer_close(event)
                 return
-            if self._state == _CLOSED:
+            if self._state is _CLOSED:
                 return
         self._deliver()
 
     def connection_lost(self) -> None:
         """The transport is gone without a close handshake: code 1006."""
-        if self._state != _CLOSED:
+        if self._state is not _CLOSED:
             self._finish(ABNORMAL, "")
 
     def handle_timeout(self, now: float) -> None:
+        """Fire this WebSocket's most urgent due timer: close, then pong, then ping."""
         self._now = now
-        if self.close_due is not None and now >= self.close_due:
+        deadlines, stream_id = self._deadlines, self.stream_id
+        if deadlines.is_due(WS_CLOSE, now, stream_id):
             # The peer never answered our close frame: drop the connection.
             self._finish(self._disconnect_code(ABNORMAL), "")
             self._wire.websocket_closed(self)
-        elif self.pong_due is not None and now >= self.pong_due:
+        elif deadlines.is_due(WS_PONG, now, stream_id):
             self._fail(INTERNAL_ERROR, "keepalive ping timeout")
-        elif self.ping_due is not None and now >= self.ping_due:
-            if self._state != _OPEN:
-                self.ping_due = None  # no keepalive for a WebSocket that is closing
+        elif deadlines.is_due(WS_PING, now, stream_id):
+            if self._state is not _OPEN:
+                deadlines.cancel(WS_PING, stream_id)  # no keepalive for a closing WebSocket
                 return
             self._send_frame(Ping(payload=b"asgi-core"))
-            self.pong_due = now + (self._config.ws_ping_timeout or 0.0)
-            interval = self._config.ws_ping_interval
-            self.ping_due = now + interval if interval else None
+            deadlines.start(WS_PONG, now, stream_id)
+            self._start_pings(now)
 
     def close(self, code: int, reason: str) -> None:
         """Start the close handshake (RFC 6455 section 7.1.2); the peer's reply ends it."""
-        if self._state != _OPEN or self._ws is None:
+        if self._state is not _OPEN or self._ws is None:
             return
         self._state = _CLOSING
-        self.ping_due = self.pong_due = None
-        self._wire.websocket_send(self, self._ws.send(CloseConnection(code=code, reason=reason)))
+        self._stop_timers()
+        self._wire.websocket_send(self, self._ws.send(CloseFrame(code=code, reason=reason)))
         self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
-        self.close_due = self._now + self._config.ws_close_timeout
+        self._deadlines.start(WS_CLOSE, self._now, self.stream_id)
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _start_pings(self, now: float) -> None:
+        """The next keepalive ping, unless ``ws_ping_interval`` turns them off."""
+        if self._config.ws_ping_interval:
+            self._deadlines.start(WS_PING, now, self.stream_id)
+        else:
+            self._deadlines.cancel(WS_PING, self.stream_id)
+
+    def _stop_timers(self) -> None:
+        self._deadlines.cancel_stream(self.stream_id)
 
     def _fail(self, code: int, reason: str) -> None:
         """Fail the connection (RFC 6455 section 7.1.7): a close frame, then drop the socket
         without waiting for an answer (the peer is broken, silent or abusive)."""
-        if self._state == _CLOSED:
+        if self._state is _CLOSED:
             return
-        self._send_frame(CloseConnection(code=code, reason=reason))
+        self._send_frame(CloseFrame(code=code, reason=reason))
         self._finish(code, reason)
         self._wire.websocket_closed(self)
 
@@ -353,12 +401,12 @@ class WebSocketStream:
         self._ws = Connection(ConnectionType.SERVER, extensions=extensions)
         self._state = _OPEN
         self._wire.websocket_accepted(self, response + headers)
-        interval = self._config.ws_ping_interval
-        if interval and self._state == _OPEN:  # frames sent before the accept may have ended it
-            self.ping_due = self._now + interval
+        if self._state is _OPEN:  # frames sent before the accept may have ended it
+            self._start_pings(self._now)
 
-    def _reject(self, status: int, headers: Headers, body: bytes, end: bool) -> None:
-        self._wire.websocket_rejected(self, status, headers, body, end)
+    def _deny(self, status: int, headers: Headers, body: bytes, end: bool) -> None:
+        """Answer the handshake with an HTTP response instead (403, 500)."""
+        self._wire.websocket_denied(self, status, headers, body, end)
         self._finish(ABNORMAL if status >= 500 else GOING_AWAY, "")
 
     def _send_frame(self, event: Any) -> None:
@@ -396,7 +444,7 @@ class WebSocketStream:
         else:
             self._inbox.append({"type": "websocket.receive", "bytes": bytes(data)})
 
-    def _on_peer_close(self, event: CloseConnection) -> None:
+    def _on_peer_close(self, event: CloseFrame) -> None:
         ws = self._ws
         assert ws is not None
         if ws.state == ConnectionState.REMOTE_CLOSING:
@@ -406,7 +454,7 @@ class WebSocketStream:
             # wsproto reports a frame it could not parse as a close (RFC 6455 section 7.1.7).
             self._fail(event.code, event.reason or "")
             return
-        code = event.code if self._state == _OPEN else self._disconnect_code(event.code)
+        code = event.code if self._state is _OPEN else self._disconnect_code(event.code)
         self._finish(code, event.reason or "")
         # RFC 6455 section 7.1.1: the server closes the TCP connection first.
         self._wire.websocket_closed(self)
@@ -416,7 +464,7 @@ class WebSocketStream:
 
     def _finish(self, code: int, reason: str) -> None:
         self._state = _CLOSED
-        self.ping_due = self.pong_due = self.close_due = None
+        self._stop_timers()
         if self._disconnect is None or code == ABNORMAL:
             self._disconnect = {"type": "websocket.disconnect", "code": int(code), "reason": reason}
         self._deliver()
@@ -425,12 +473,33 @@ class WebSocketStream:
         while self.receive_pending:
             if self._inbox:
                 message = self._inbox.popleft()
-            elif self._state == _CLOSED and self._disconnect is not None:
+            elif self._state is _CLOSED and self._disconnect is not None:
                 message = self._disconnect
             else:
                 return
             self.receive_pending -= 1
             self._events.append(AppReceive(self.stream_id, message))
+
+
+_Rule = Callable[[WebSocketStream, Mapping[str, Any]], None]
+
+#: ASGI websocket spec (and its websocket.http.response extension): which message may come in
+#: which state, and what handles it (and moves the state on).
+_SEND_RULES: dict[tuple[WebSocketState, str], _Rule] = {
+    (_CONNECTING, "websocket.accept"): WebSocketStream._on_accept,  # -> OPEN
+    (_CONNECTING, "websocket.close"): WebSocketStream._on_close_before_accept,  # -> CLOSED (403)
+    (_CONNECTING, "websocket.http.response.start"): WebSocketStream._on_denial_start,  # DENYING
+    (_DENYING, "websocket.http.response.body"): WebSocketStream._on_denial_body,  # -> CLOSED
+    (_OPEN, "websocket.send"): WebSocketStream._on_send,
+    (_OPEN, "websocket.close"): WebSocketStream._on_close,  # -> CLOSING
+}
+
+#: What the application may send next, for the error message when it sends something else.
+_EXPECTED = {
+    _CONNECTING: "'websocket.accept', 'websocket.close' or 'websocket.http.response.start'",
+    _DENYING: "'websocket.http.response.body'",
+    _OPEN: "'websocket.send' or 'websocket.close'",
+}
 
 
 def _sendable_close_code(code: int) -> bool:
@@ -452,4 +521,11 @@ def _message_data(message: Mapping[str, Any]) -> str | bytes:
     return bytes(data)
 
 
-__all__ = ["HandshakeError", "WebSocketStream", "WebSocketWire", "check_handshake"]
+__all__ = [
+    "HandshakeError",
+    "WebSocketState",
+    "WebSocketStream",
+    "WebSocketWire",
+    "check_handshake",
+    "open_websocket",
+]

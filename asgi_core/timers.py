@@ -1,0 +1,83 @@
+"""Every timer of a connection as a named deadline (as aioquic keeps its timers).
+
+A connection keeps one ``Deadlines``: each entry is a ``Timer`` and the stream it is for (0 for
+the connection itself), with the time it is due. ``next`` is their minimum, which is what the
+driver sleeps until; ``handle_timeout`` asks which are due and fires each one. How long each
+timer runs is the ``Config`` field the timer is named after, so this is where the keep-alive,
+head, body and WebSocket deadlines are set.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from .config import Config
+
+#: The stream id under which a connection keeps its own timers.
+CONNECTION = 0
+
+
+class Timer(Enum):
+    """What a deadline is for; the value is the ``Config`` field that says how long it runs."""
+
+    #: An idle keep-alive connection waits for its next request (then it is closed).
+    KEEP_ALIVE = "keep_alive_timeout"
+    #: A request head has begun and must end in time (slowloris guard; 408).
+    REQUEST_HEAD = "request_head_timeout"
+    #: The application waits for request body, or the rest of a body is being drained (408).
+    REQUEST_BODY = "request_body_timeout"
+    #: An open WebSocket's next keepalive ping.
+    WS_PING = "ws_ping_interval"
+    #: A keepalive ping's answer (the WebSocket closes with 1011 without one).
+    WS_PONG = "ws_ping_timeout"
+    #: The peer's answer to our close frame (the socket is dropped without one).
+    WS_CLOSE = "ws_close_timeout"
+
+
+class Deadlines:
+    """The named deadlines of one connection; no clock: every change takes ``now``."""
+
+    __slots__ = ("_due", "_durations")
+
+    def __init__(self, config: Config) -> None:
+        self._durations = {timer: float(getattr(config, timer.value) or 0.0) for timer in Timer}
+        self._due: dict[tuple[Timer, int], float] = {}
+
+    def start(self, timer: Timer, now: float, stream_id: int = CONNECTION) -> None:
+        """Run ``timer`` from ``now`` for its configured duration, restarting it if it runs."""
+        self._due[timer, stream_id] = now + self._durations[timer]
+
+    def keep(self, timer: Timer, now: float, stream_id: int = CONNECTION) -> None:
+        """Start ``timer`` unless it already runs (then it keeps its deadline)."""
+        key = (timer, stream_id)
+        if key not in self._due:
+            self._due[key] = now + self._durations[timer]
+
+    def cancel(self, timer: Timer, stream_id: int = CONNECTION) -> None:
+        self._due.pop((timer, stream_id), None)
+
+    def cancel_stream(self, stream_id: int) -> None:
+        """Every timer of a stream that is over."""
+        for key in [key for key in self._due if key[1] == stream_id]:
+            del self._due[key]
+
+    def clear(self) -> None:
+        self._due.clear()
+
+    def running(self, timer: Timer, stream_id: int = CONNECTION) -> bool:
+        return (timer, stream_id) in self._due
+
+    def is_due(self, timer: Timer, now: float, stream_id: int = CONNECTION) -> bool:
+        due = self._due.get((timer, stream_id))
+        return due is not None and now >= due
+
+    def due(self, now: float) -> list[tuple[Timer, int]]:
+        """The timers due at ``now``, earliest first (they stay set until fired or cancelled)."""
+        return sorted(
+            (key for key, at in self._due.items() if now >= at), key=self._due.__getitem__
+        )
+
+    @property
+    def next(self) -> float | None:
+        """The earliest deadline, or ``None`` when no timer runs."""
+        return min(self._due.values()) if self._due else None
