@@ -111,22 +111,15 @@ class H2Peer:
         import h2.config
         import h2.connection
 
-        self.h = harness
-        from h2.connection import ConnectionInputs, ConnectionState
+        from asgi_core.http2.h2_internals import keep_open_after_goaway
 
+        self.h = harness
         self.h2 = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding=None)
         )
         # Like a real client, keep reading (and resetting) after the server's GOAWAY: h2 alone
         # would refuse every frame once it has seen one.
-        self.h2.state_machine._transitions = {
-            **self.h2.state_machine._transitions,
-            (ConnectionState.IDLE, ConnectionInputs.RECV_GOAWAY): (None, ConnectionState.IDLE),
-            (ConnectionState.CLIENT_OPEN, ConnectionInputs.RECV_GOAWAY): (
-                None,
-                ConnectionState.CLIENT_OPEN,
-            ),
-        }
+        keep_open_after_goaway(self.h2)
         self.seen = 0
         self.log: list[Any] = []
         self.headers: dict[int, list[list[tuple[bytes, bytes]]]] = defaultdict(list)
