@@ -18,6 +18,7 @@ from .h2c import switch_to_http2
 from .http2 import PREFACE, HTTP2Connection
 from .http11 import HTTP11Connection
 from .httpdate import DateHeader
+from .protocol import ProtocolContext
 from .scope import Address, ConnectionInfo
 
 #: ALPN protocols the core speaks, in the server's order of preference.
@@ -36,16 +37,7 @@ class ServerConnection:
     put in every scope's ``extensions``.
     """
 
-    __slots__ = (
-        "_config",
-        "_date",
-        "_events",
-        "_h2c",
-        "_info",
-        "_protocol",
-        "_sniffed",
-        "_sniffing",
-    )
+    __slots__ = ("_context", "_events", "_h2c", "_protocol", "_sniffed", "_sniffing")
 
     def __init__(
         self,
@@ -63,10 +55,10 @@ class ServerConnection:
         offered = SUPPORTED_ALPN if config.http2 else SUPPORTED_ALPN[1:]
         if alpn is not None and alpn not in offered:
             raise ValueError(f"unsupported ALPN protocol {alpn!r}; offer one of {offered}")
-        self._config = config
         self._events: deque[Event] = deque()
-        self._info = ConnectionInfo(scheme, client, server, config.root_path, state, tls)
-        self._date = date
+        info = ConnectionInfo(scheme, client, server, config.root_path, state, tls)
+        context = ProtocolContext(config, self._events, info, date if config.date_header else None)
+        self._context = context
         cleartext = alpn is None and config.http2
         #: Waiting for the first bytes: the HTTP/2 preface, or HTTP/1.1.
         self._sniffing = cleartext
@@ -74,11 +66,9 @@ class ServerConnection:
         self._h2c = cleartext
         self._protocol: HTTP11Connection | HTTP2Connection
         if alpn == "h2":
-            self._protocol = HTTP2Connection(config, self._events, self._info, date=date, now=now)
+            self._protocol = HTTP2Connection(context, now=now)
         else:
-            self._protocol = HTTP11Connection(
-                config, self._events, self._info, date=date, now=now, h2c=cleartext
-            )
+            self._protocol = HTTP11Connection(context, now=now, h2c=cleartext)
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -94,9 +84,7 @@ class ServerConnection:
             self._sniffed = b""
             if data.startswith(PREFACE):
                 self._h2c = False
-                self._protocol = HTTP2Connection(
-                    self._config, self._events, self._info, date=self._date, now=now
-                )
+                self._protocol = HTTP2Connection(self._context, now=now)
             elif eof and data:
                 self._protocol.receive_data(data, now)  # what came before the EOF, then it
                 data = b""
@@ -111,10 +99,7 @@ class ServerConnection:
         http11 = self._protocol
         assert isinstance(http11, HTTP11Connection)
         upgrade = http11.take_upgrade()
-        self._protocol = switch_to_http2(
-            upgrade, http11.data_to_send(), self._config, self._events, self._info,
-            date=self._date, now=now,
-        )  # fmt: skip
+        self._protocol = switch_to_http2(upgrade, http11.data_to_send(), self._context, now)
 
     def connection_lost(self, now: float) -> None:
         """The transport is gone: nothing more can be read or written."""

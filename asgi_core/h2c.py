@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import deque
 from dataclasses import dataclass
 
 from .config import Config
-from .events import Event
 from .headers import Headers
 from .http2 import HTTP2Connection
-from .httpdate import DateHeader
-from .scope import ConnectionInfo
+from .protocol import ProtocolContext
 
 #: The answer that switches the connection (RFC 7540 section 3.2).
 SWITCHING_PROTOCOLS = (
@@ -102,24 +99,14 @@ def _valid_settings(value: bytes) -> bool:
 
 
 def switch_to_http2(
-    upgrade: H2CUpgrade,
-    pending_output: bytes,
-    config: Config,
-    events: deque[Event],
-    info: ConnectionInfo,
-    *,
-    date: DateHeader | None,
-    now: float,
+    upgrade: H2CUpgrade, pending_output: bytes, context: ProtocolContext, now: float
 ) -> HTTP2Connection:
     """The 101, then the server preface; the upgrade request is served as stream 1."""
     http2 = HTTP2Connection(
-        config,
-        events,
-        info,
+        context,
         now=now,
         upgrade_settings=upgrade.settings,
         output=pending_output + SWITCHING_PROTOCOLS,
-        date=date,
     )
     headers = [pair for pair in upgrade.headers if pair[0] not in _HOP_FIELDS]
     http2.start_upgraded_request(upgrade.method, upgrade.target, headers, upgrade.body)

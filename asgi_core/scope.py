@@ -36,77 +36,6 @@ def decode_path(raw_path: bytes) -> str:
     return unquote(raw_path.decode("latin-1"), encoding="utf-8", errors="replace")
 
 
-def http_scope(
-    *,
-    method: str,
-    http_version: str,
-    target: bytes,
-    headers: Headers,
-    scheme: str,
-    client: Address,
-    server: Address,
-    root_path: str,
-    state: dict[str, Any] | None,
-    extensions: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
-    """One request's ``http`` scope. ``path`` and ``raw_path`` include ``root_path``."""
-    raw_path, query_string = split_target(target)
-    path = decode_path(raw_path)
-    if root_path:
-        path = root_path + path
-        raw_path = quote(root_path, safe="/:@!$&'()*+,;=").encode("ascii") + raw_path
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": ASGI_VERSION.copy(),
-        "http_version": http_version,
-        "method": method,
-        "scheme": scheme,
-        "path": path,
-        "raw_path": raw_path,
-        "query_string": query_string,
-        "root_path": root_path,
-        "headers": headers,
-        "client": client,
-        "server": server,
-        "extensions": extensions,
-    }
-    if state is not None:
-        scope["state"] = state.copy()
-    return scope
-
-
-def websocket_scope(
-    *,
-    http_version: str,
-    target: bytes,
-    headers: Headers,
-    scheme: str,
-    client: Address,
-    server: Address,
-    root_path: str,
-    state: dict[str, Any] | None,
-    subprotocols: list[str],
-    extensions: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
-    """One WebSocket's ``websocket`` scope (ASGI websocket spec, "Websocket Connection Scope")."""
-    scope = http_scope(
-        method="GET",
-        http_version=http_version,
-        target=target,
-        headers=headers,
-        scheme="wss" if scheme == "https" else "ws",
-        client=client,
-        server=server,
-        root_path=root_path,
-        state=state,
-        extensions=extensions,
-    )
-    scope["type"] = "websocket"
-    del scope["method"]
-    scope["subprotocols"] = subprotocols
-    return scope
-
-
 @dataclass(frozen=True, slots=True)
 class ConnectionInfo:
     """What every scope of one connection shares: the peers, the scheme, the mount point,
@@ -128,13 +57,10 @@ class ConnectionInfo:
         headers: Headers,
         extensions: dict[str, dict[str, Any]],
     ) -> dict[str, Any]:
-        """One request's ``http`` scope."""
-        if self.tls is not None:
-            extensions["tls"] = self.tls
-        return http_scope(method=method, http_version=http_version, target=target,
-                          headers=headers, scheme=self.scheme, client=self.client,
-                          server=self.server, root_path=self.root_path, state=self.state,
-                          extensions=extensions)  # fmt: skip
+        """One request's ``http`` scope. ``path`` and ``raw_path`` include ``root_path``."""
+        scope = self._scope("http", self.scheme, http_version, target, headers, extensions)
+        scope["method"] = method
+        return scope
 
     def websocket(
         self,
@@ -145,10 +71,43 @@ class ConnectionInfo:
         subprotocols: list[str],
         extensions: dict[str, dict[str, Any]],
     ) -> dict[str, Any]:
-        """One WebSocket's ``websocket`` scope."""
+        """One WebSocket's ``websocket`` scope (ASGI websocket spec, "Connection Scope")."""
+        scheme = "wss" if self.scheme == "https" else "ws"
+        scope = self._scope("websocket", scheme, http_version, target, headers, extensions)
+        scope["subprotocols"] = subprotocols
+        return scope
+
+    def _scope(
+        self,
+        kind: str,
+        scheme: str,
+        http_version: str,
+        target: bytes,
+        headers: Headers,
+        extensions: dict[str, dict[str, Any]],
+    ) -> dict[str, Any]:
+        raw_path, query_string = split_target(target)
+        path = decode_path(raw_path)
+        root_path = self.root_path
+        if root_path:
+            path = root_path + path
+            raw_path = quote(root_path, safe="/:@!$&'()*+,;=").encode("ascii") + raw_path
         if self.tls is not None:
             extensions["tls"] = self.tls
-        return websocket_scope(http_version=http_version, target=target, headers=headers,
-                               scheme=self.scheme, client=self.client, server=self.server,
-                               root_path=self.root_path, state=self.state,
-                               subprotocols=subprotocols, extensions=extensions)  # fmt: skip
+        scope: dict[str, Any] = {
+            "type": kind,
+            "asgi": ASGI_VERSION.copy(),
+            "http_version": http_version,
+            "scheme": scheme,
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": query_string,
+            "root_path": root_path,
+            "headers": headers,
+            "client": self.client,
+            "server": self.server,
+            "extensions": extensions,
+        }
+        if self.state is not None:
+            scope["state"] = self.state.copy()
+        return scope

@@ -124,10 +124,10 @@ WS_PING, WS_PONG, WS_CLOSE = Timer.WS_PING, Timer.WS_PONG, Timer.WS_CLOSE
 def open_websocket(
     stream_id: int,
     wire: WebSocketWire,
-    events: deque[Event],
     config: Config,
-    deadlines: Deadlines,
+    events: deque[Event],
     info: ConnectionInfo,
+    deadlines: Deadlines,
     *,
     http_version: str,
     target: bytes,

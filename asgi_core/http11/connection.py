@@ -8,18 +8,15 @@ h2c upgrade ``asgi_core/h2c.py`` and the timers ``asgi_core/timers.py``.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
-from ..config import Config
 from ..errors import AppProtocolError
-from ..events import CloseConnection, Event, StreamStarted
+from ..events import CloseConnection, StreamStarted
 from ..h2c import H2CUpgrade, accept_upgrade
-from ..headers import HAS_CONNECTION_CLOSE, Headers, add_server_headers, present_flags
+from ..headers import HAS_CONNECTION_CLOSE, Headers, present_flags
 from ..http_stream import HTTPStream
-from ..httpdate import DateHeader
-from ..scope import ConnectionInfo
-from ..timers import Deadlines, Timer
+from ..protocol import ProtocolBase, ProtocolContext
+from ..timers import Timer
 from ..websocket import HandshakeError, WebSocketStream, open_websocket
 from .expect_continue import ExpectContinue
 from .readers import (
@@ -48,24 +45,12 @@ KEEP_ALIVE, REQUEST_HEAD, REQUEST_BODY = Timer.KEEP_ALIVE, Timer.REQUEST_HEAD, T
 _REQUEST_TIMERS = (KEEP_ALIVE, REQUEST_HEAD, REQUEST_BODY)
 
 
-class HTTP11Connection:
+class HTTP11Connection(ProtocolBase):
     """The HTTP/1.1 protocol of one connection, behind ``ServerConnection``."""
 
-    def __init__(
-        self,
-        config: Config,
-        events: deque[Event],
-        info: ConnectionInfo,
-        *,
-        date: DateHeader | None,
-        now: float,
-        h2c: bool = False,
-    ) -> None:
-        self._config = config
-        self._info = info
-        self._events = events
-        self._date = date if config.date_header else None  # None: no Date header
-        self._server_header = config.server_header_bytes
+    def __init__(self, context: ProtocolContext, *, now: float, h2c: bool = False) -> None:
+        super().__init__(context, now)
+        config = context.config
         self._h2c_allowed = h2c
         #: An ``Upgrade: h2c`` request being read; its body collects in ``_h2c_body``.
         self._h2c: H2CUpgrade | None = None
@@ -73,8 +58,6 @@ class HTTP11Connection:
         #: Set once that request is complete: ``ServerConnection`` switches to HTTP/2.
         self.upgrade: H2CUpgrade | None = None
         self._reader: RequestReader = H11Reader(config.max_request_head_size)
-        self._out = bytearray()
-        self._now = now
         #: The request being read or answered; ``None`` between requests.
         self._stream: HTTPStream | None = None
         #: Every stream whose application has not finished yet.
@@ -92,9 +75,6 @@ class HTTP11Connection:
         self._denial_writer: BodyWriter | None = None
         self._paused = False  # pipelined input is waiting behind the current response
         self._shutting_down = False
-        self.closed = False
-        self._deadlines = Deadlines(config)
-        self._deadlines.start(KEEP_ALIVE, now)
 
     # -- input from the driver ----------------------------------------------------------------
 
@@ -203,10 +183,6 @@ class HTTP11Connection:
         return out
 
     @property
-    def deadline(self) -> float | None:
-        return None if self.closed else self._deadlines.next
-
-    @property
     def reading_paused(self) -> bool:
         """Stop reading: the current stream holds its limit of body, or input is queued."""
         ws = self._websocket
@@ -304,7 +280,7 @@ class HTTP11Connection:
             if http10:
                 raise HandshakeError(400, "a WebSocket handshake needs HTTP/1.1")
             self._websocket = open_websocket(
-                stream_id, self, self._events, self._config, self._deadlines, self._info,
+                stream_id, self, self._config, self._events, self._info, self._deadlines,
                 http_version="1.1", target=request.target, headers=request.headers,
             )  # fmt: skip
         except HandshakeError as exc:
@@ -352,7 +328,7 @@ class HTTP11Connection:
     # -- WebSocketWire: the handshake answer and the frames -----------------------------------
 
     def websocket_accepted(self, stream: WebSocketStream, headers: Headers) -> None:
-        add_server_headers(headers, 0, self._server_header, self._date)
+        self._add_server_headers(headers)
         self._response_started = True
         write_head(self._out, 101, headers)
         early = self._reader.trailing  # frames the client sent before the 101
@@ -374,7 +350,7 @@ class HTTP11Connection:
                 writer = choose_framing(headers, 0, status=status, head_request=False,
                                         body=body, end=end, http10=False)  # fmt: skip
             headers.append((b"connection", b"close"))
-            add_server_headers(headers, flags, self._server_header, self._date)
+            self._add_server_headers(headers, flags)
             write_head(self._out, status, headers)
             self._denial_writer = writer
         writer.write(self._out, body, end)
@@ -402,7 +378,7 @@ class HTTP11Connection:
         )  # fmt: skip
         if writer is CLOSE_DELIMITED:
             self._keep_alive = False  # the body ends when the connection does
-        add_server_headers(headers, flags, self._server_header, self._date)
+        self._add_server_headers(headers, flags)
         # A client still waiting for "100 Continue" may or may not send its body now.
         waited = not self._continue.response_starts(stream.body_complete)
         if waited or flags & HAS_CONNECTION_CLOSE or self._shutting_down:
@@ -489,7 +465,7 @@ class HTTP11Connection:
         if not self._response_started and not self.closed:
             self._response_started = True
             headers = list(extra_headers or ())
-            add_server_headers(headers, 0, self._server_header, self._date)
+            self._add_server_headers(headers)
             error_response(self._out, status, headers, head_request=method == b"HEAD")
         self._close()
 

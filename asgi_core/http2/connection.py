@@ -10,7 +10,6 @@ user: flow control paced by the application (``sending.py``), limits against abu
 from __future__ import annotations
 
 import contextlib
-from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -24,20 +23,18 @@ from h2.settings import SettingCodes
 
 from ..config import Config
 from ..errors import AppProtocolError, ClientDisconnected
-from ..events import CloseConnection, Event, StreamStarted
+from ..events import CloseConnection, StreamStarted
 from ..headers import (
     HAS_CONTENT_LENGTH,
     NO_BODY_STATUSES,
     TOKEN,
     Headers,
-    add_server_headers,
     check_headers,
     present_flags,
 )
 from ..http_stream import BODY, HEAD, START, HTTPStream
-from ..httpdate import DateHeader
-from ..scope import ConnectionInfo
-from ..timers import Deadlines, Timer
+from ..protocol import ProtocolBase, ProtocolContext
+from ..timers import Timer
 from ..websocket import HandshakeError, WebSocketStream, open_websocket
 from .h2_internals import H2Connection, as_compression_error, goaway_frame
 from .limits import Limits
@@ -71,27 +68,23 @@ def _without_connection_fields(headers: Headers) -> Headers:
     return [pair for pair in headers if pair[0] not in _CONNECTION_SPECIFIC]
 
 
-class HTTP2Connection:
-    """The HTTP/2 protocol of one connection, behind ``ServerConnection``."""
+class HTTP2Connection(ProtocolBase):
+    """The HTTP/2 protocol of one connection, behind ``ServerConnection``.
+
+    After an h2c upgrade, ``upgrade_settings`` is the client's HTTP2-Settings and ``output``
+    what HTTP/1.1 still had to send (the 101 last).
+    """
 
     def __init__(
         self,
-        config: Config,
-        events: deque[Event],
-        info: ConnectionInfo,
+        context: ProtocolContext,
         *,
-        date: DateHeader | None,
         now: float,
         upgrade_settings: bytes | None = None,
         output: bytes = b"",
     ) -> None:
-        self._config = config
-        self._events = events
-        self._info = info
-        self._date = date if config.date_header else None  # None: no Date header
-        self._server_header = config.server_header_bytes
-        self._now = now
-        self._out = bytearray(output)
+        super().__init__(context, now, output)
+        config = context.config
         #: Streams whose application has not finished.
         self._streams: dict[int, H2Stream] = {}
         self._limits = Limits(config, now)
@@ -99,11 +92,8 @@ class HTTP2Connection:
         self._goaway_received = False  # the client will open no more streams
         self._settings_seen = False  # RFC 9113 section 3.4: the preface ends with SETTINGS
         self._last_stream_id = 0
-        self.closed = False
-        self._deadlines = Deadlines(config)
-        self._deadlines.start(KEEP_ALIVE, now)
         self._h2 = self._new_h2(config, upgrade_settings)
-        self._sender = Sender(self._h2, events)
+        self._sender = Sender(self._h2, context.events)
 
     @staticmethod
     def _new_h2(config: Config, upgrade_settings: bytes | None) -> H2Connection:
@@ -286,10 +276,6 @@ class HTTP2Connection:
         return self._h2.data_to_send()
 
     @property
-    def deadline(self) -> float | None:
-        return None if self.closed else self._deadlines.next
-
-    @property
     def reading_paused(self) -> bool:
         """Never: flow control bounds what a peer may send, and reading must go on for it
         to see WINDOW_UPDATEs, PINGs and resets."""
@@ -395,12 +381,13 @@ class HTTP2Connection:
             self._streams[1].body_size = len(body)
             stream.feed_body(body)
         stream.end_body()
+        self._after(self._now)  # stream 1 is active: the connection is not idle
 
     def _start_websocket(self, stream_id: int, path: bytes, headers: Headers) -> None:
         """RFC 8441 section 5: extended CONNECT carries a WebSocket on this stream."""
         try:
             ws = open_websocket(
-                stream_id, self, self._events, self._config, self._deadlines, self._info,
+                stream_id, self, self._config, self._events, self._info, self._deadlines,
                 http_version="2", target=path, headers=headers,
             )  # fmt: skip
         except HandshakeError as exc:
@@ -511,7 +498,7 @@ class HTTP2Connection:
                         out.remaining = int(value)
         elif end and not no_body:
             fields.append((b"content-length", b"%d" % len(body)))
-        add_server_headers(fields, flags, self._server_header, self._date)
+        self._add_server_headers(fields, flags)
         if no_body:
             out.no_body = True
             body = b""
@@ -578,7 +565,7 @@ class HTTP2Connection:
     def websocket_accepted(self, stream: WebSocketStream, headers: Headers) -> None:
         stream_id = stream.stream_id
         fields = _fields(200, headers)
-        add_server_headers(fields, 0, self._server_header, self._date)
+        self._add_server_headers(fields)
         try:
             self._h2.send_headers(stream_id, fields)
         except h2.exceptions.StreamClosedError:
@@ -599,7 +586,7 @@ class HTTP2Connection:
         if out is None:
             out = self._sender.queue(stream_id)
             fields = _fields(status, headers)
-            add_server_headers(fields, present_flags(headers), self._server_header, self._date)
+            self._add_server_headers(fields, present_flags(headers))
             if not self._send_head(stream_id, fields, body, end):
                 return
         if body:
@@ -717,7 +704,7 @@ class HTTP2Connection:
         """The server's own answer to a request it will not serve (413, 501, handshake errors)."""
         fields = [(b":status", b"%d" % status), (b"content-type", b"text/plain; charset=utf-8"),
                   (b"content-length", b"%d" % len(body)), *(extra or ())]  # fmt: skip
-        add_server_headers(fields, 0, self._server_header, self._date)
+        self._add_server_headers(fields)
         try:
             self._h2.send_headers(stream_id, fields)
             self._h2.send_data(stream_id, body, end_stream=True)
