@@ -171,6 +171,22 @@ def test_h2c_upgrade_with_a_body_becomes_stream_1() -> None:
     assert any(isinstance(e, h2.events.StreamEnded) for e in events)
 
 
+def test_h2c_upgraded_request_is_not_cut_by_the_idle_timer() -> None:
+    """RFC 7540 section 3.2: after the 101 the request is stream 1, an active stream; the
+    connection is not idle while its app works, even if the client sends nothing more."""
+    client, request = h2c_request()
+    h = Harness(Config(keep_alive_timeout=5.0))
+    h.feed(request)  # the client's preface has not come yet
+    assert 1 in h.scopes
+    h.advance(30)
+    assert not h.conn.closed
+    h.feed(client.data_to_send())
+    h.respond(1, b"late")
+    out = bytes(h.output)
+    events = client.receive_data(out[out.index(b"\r\n\r\n") + 4 :])
+    assert b"".join(e.data for e in events if isinstance(e, h2.events.DataReceived)) == b"late"
+
+
 @pytest.mark.parametrize(
     "change",
     [
