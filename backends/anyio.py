@@ -105,7 +105,7 @@ RUNTIME = Runtime(
     sleep=anyio.sleep,
     run_sync=anyio.to_thread.run_sync,
     listener=_Listener,
-    closed=(anyio.ClosedResourceError,),
+    listener_closed_errors=(anyio.ClosedResourceError,),
     open_signal_receiver=anyio.open_signal_receiver,
 )
 

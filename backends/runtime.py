@@ -112,7 +112,7 @@ class Stream(Protocol):
 
 class Listener(Protocol):
     async def accept(self) -> Stream:
-        """The next connection; raises one of ``Runtime.closed`` once the listener is closed."""
+        """The next connection; raises one of ``Runtime.listener_closed_errors`` once closed."""
         ...
 
     async def aclose(self) -> None: ...
@@ -133,5 +133,5 @@ class Runtime:
     #: A listener over a bound, listening stdlib socket.
     listener: Callable[[socket.socket], Listener]
     #: What ``Listener.accept`` raises once the listener is closed.
-    closed: tuple[type[BaseException], ...]
+    listener_closed_errors: tuple[type[BaseException], ...]
     open_signal_receiver: OpenSignalReceiver

@@ -55,12 +55,12 @@ class StructuredServer:
         self.all_closed = self.runtime.event()
         self.all_closed.set()
 
-    def opened(self, connection: StructuredConnection) -> None:
+    def connection_opened(self, connection: StructuredConnection) -> None:
         self.connections.add(connection)
         if self.all_closed.is_set():
             self.all_closed = self.runtime.event()
 
-    def closed(self, connection: StructuredConnection) -> None:
+    def connection_ended(self, connection: StructuredConnection) -> None:
         self.connections.discard(connection)
         if not self.connections:
             self.all_closed.set()
@@ -116,7 +116,7 @@ class StructuredConnection(DriverConnection):
             now=runtime.current_time(),
         )
         self.init_driver(core, server.app, server.config.access_log)
-        server.opened(self)
+        server.connection_opened(self)
         try:
             async with runtime.task_group() as apps:
                 self._apps = apps
@@ -128,10 +128,10 @@ class StructuredConnection(DriverConnection):
                     await self._write_loop()  # returns once the socket is to be closed
                     io.cancel_scope.cancel()
                 await self._close_stream()
-                server.closed(self)
+                server.connection_ended(self)
                 # The app tasks outlive the socket: they see http.disconnect and finish.
         finally:
-            server.closed(self)
+            server.connection_ended(self)
             with runtime.cancel_scope(shield=True):
                 await self._close_stream()
 
@@ -373,7 +373,7 @@ async def _accept_loop(
     while True:
         try:
             stream = await listener.accept()
-        except runtime.closed:
+        except runtime.listener_closed_errors:
             return
         except OSError as exc:  # e.g. out of file descriptors: wait, do not spin
             logger.error("accepting a connection failed: %s", exc)

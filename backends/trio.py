@@ -66,7 +66,7 @@ RUNTIME = Runtime(
     sleep=trio.sleep,
     run_sync=trio.to_thread.run_sync,
     listener=_Listener,
-    closed=(trio.ClosedResourceError,),
+    listener_closed_errors=(trio.ClosedResourceError,),
     open_signal_receiver=trio.open_signal_receiver,
 )
 
