@@ -10,7 +10,6 @@ h2load from nghttp2-client, and `pip install -e '.[bench]'`; granian is optional
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 import statistics
@@ -18,15 +17,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from http11 import (  # type: ignore[import-not-found]
-    CLIENT_CPU,
-    SERVER_CPU,
-    Server,
-    _importable,
-    cpu_seconds,
-    start,
-    stop,
-)
+import common  # type: ignore[import-not-found]
 
 
 @dataclass
@@ -36,12 +27,12 @@ class Result:
     errors: int = 0
 
 
-def servers(port: int) -> list[Server]:
+def servers(port: int) -> list[common.Server]:
     py = sys.executable
     app = "hello:app"
     quiet = ["--no-access-log", "--log-level", "warning"]
     found = [
-        Server(
+        common.Server(
             name,
             [
                 py,
@@ -63,19 +54,19 @@ def servers(port: int) -> list[Server]:
             ("asgi-core anyio (asyncio)", ["--backend", "anyio", "--loop", "asyncio"]),
         )
     ]
-    if _importable("hypercorn"):
+    if common.importable("hypercorn"):
         for worker in ("asyncio", "uvloop", "trio"):
             found.append(
-                Server(
+                common.Server(
                     f"hypercorn ({worker})",
                     [py, "-m", "hypercorn", app, "--bind", f"127.0.0.1:{port}",
                      "--worker-class", worker, "--workers", "1", "--keep-alive", "60",
                      "--config", "hypercorn.toml", "--log-level", "warning"],
                 )
             )  # fmt: skip
-    if _importable("granian"):
+    if common.importable("granian"):
         found.append(
-            Server(
+            common.Server(
                 "granian (asgi, http 2)",
                 [py, "-m", "granian", "--interface", "asgi", "--http", "2", "--host",
                  "127.0.0.1", "--port", str(port), "--workers", "1", "--no-ws",
@@ -87,8 +78,8 @@ def servers(port: int) -> list[Server]:
 
 def run_h2load(port: int, duration: float, clients: int, streams: int) -> tuple[float, int]:
     out = subprocess.run(
-        ["taskset", "-c", CLIENT_CPU, "h2load", "-D", f"{duration:g}", "-c", str(clients),
-         "-m", str(streams), "-t", "1", f"http://127.0.0.1:{port}/"],
+        ["taskset", "-c", common.CLIENT_CPU, "h2load", "-D", f"{duration:g}",
+         "-c", str(clients), "-m", str(streams), "-t", "1", f"http://127.0.0.1:{port}/"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))  # type: ignore[union-attr]
@@ -98,14 +89,9 @@ def run_h2load(port: int, duration: float, clients: int, streams: int) -> tuple[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--streams", type=int, default=10, help="concurrent streams per client")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--only", default="", help="run servers whose name contains this")
-    args = parser.parse_args()
+    args = common.parse_args(
+        __doc__, 8766, ("--clients", 16, None), ("--streams", 10, "concurrent streams per client")
+    )
     for tool in ("h2load", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is needed (Debian: apt-get install nghttp2-client util-linux)")
@@ -113,43 +99,38 @@ def main() -> None:
     results = {s.name: Result() for s in chosen}
     for round_number in range(1, args.rounds + 1):
         for server in chosen:
-            proc = start(server, args.port)
             result = results[server.name]
-            try:
+            with common.running(server, args.port) as proc:
                 run_h2load(args.port, 2, args.clients, args.streams)  # warm-up
-                cpu_before = cpu_seconds(proc.pid)
-                rps, errors = run_h2load(args.port, args.duration, args.clients, args.streams)
-                cpu = cpu_seconds(proc.pid) - cpu_before
-            finally:
-                stop(proc)
+                (rps, errors), cpu = common.cpu_during(
+                    proc.pid,
+                    lambda: run_h2load(args.port, args.duration, args.clients, args.streams),
+                )
             result.rps.append(rps)
-            result.rps_per_cpu.append(rps * args.duration / cpu if cpu else float("nan"))
+            result.rps_per_cpu.append(common.per_cpu_second(rps, args.duration, cpu))
             result.errors += errors
             print(f"round {round_number}: {server.name:26} {rps:9.0f} req/s  errors {errors}",
                   file=sys.stderr)  # fmt: skip
-    print()
-    print(
+    common.print_table(
         f"HTTP/2 (h2c prior knowledge) hello world, h2load {args.clients} clients x "
         f"{args.streams} streams, {args.duration:g}s x {args.rounds} rounds (median); "
-        f"server on CPU {SERVER_CPU}, h2load on CPU {CLIENT_CPU}"
-    )
-    header = f"{'server':28} {'req/s':>9} {'req/CPU-s':>10} {'failed+errored':>15}"
-    print(header)
-    print("-" * len(header))
-    for name, result in results.items():
-        print(
+        f"server on CPU {common.SERVER_CPU}, h2load on CPU {common.CLIENT_CPU}",
+        f"{'server':28} {'req/s':>9} {'req/CPU-s':>10} {'failed+errored':>15}",
+        (
             f"{name:28} {statistics.median(result.rps):9.0f} "
             f"{statistics.median(result.rps_per_cpu):10.0f} {result.errors:15d}"
-        )
-    base = {name: statistics.median(r.rps) for name, r in results.items()}
-    for ours, peer in (
-        ("asgi-core (asyncio)", "hypercorn (asyncio)"),
-        ("asgi-core (uvloop)", "hypercorn (uvloop)"),
-        ("asgi-core trio", "hypercorn (trio)"),
-        ("asgi-core (uvloop)", "granian (asgi, http 2)"),
-    ):
-        if ours in base and base.get(peer):
-            print(f"{ours} / {peer}: {base[ours] / base[peer]:.2f}x")
+            for name, result in results.items()
+        ),
+    )
+    common.print_ratios(
+        {name: statistics.median(r.rps) for name, r in results.items()},
+        (
+            ("asgi-core (asyncio)", "hypercorn (asyncio)"),
+            ("asgi-core (uvloop)", "hypercorn (uvloop)"),
+            ("asgi-core trio", "hypercorn (trio)"),
+            ("asgi-core (uvloop)", "granian (asgi, http 2)"),
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import re
 import resource
-import signal
 import socket
 import ssl
 import statistics
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 import trustme
+from common import rss_kib, stop  # type: ignore[import-not-found]
 
 HERE = Path(__file__).resolve().parent
 #: (column, over TLS, each connection is served one request first)
@@ -63,22 +63,6 @@ def start(flags: list[str]) -> tuple[subprocess.Popen[str], int]:
             break
     proc.kill()
     raise RuntimeError(f"the server did not start: {proc.stderr.read()}")
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 def request(port: int, context: ssl.SSLContext | None) -> None:

@@ -15,21 +15,18 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from http11 import Server, cpu_seconds, start, stop  # type: ignore[import-not-found]
-
-HERE = Path(__file__).resolve().parent
+import common  # type: ignore[import-not-found]
 
 
-def servers(port: int) -> list[Server]:
+def servers(port: int) -> list[common.Server]:
     py = sys.executable
     app = "ws_echo:app"
     quiet = ["--no-access-log", "--log-level", "warning"]
     found = [
-        Server(f"asgi-core ({name})",
-               [py, "-m", "asgi_core", app, "--port", str(port), *flags, *quiet,
-                "--no-ws-per-message-deflate"])
+        common.Server(f"asgi-core ({name})",
+                      [py, "-m", "asgi_core", app, "--port", str(port), *flags, *quiet,
+                       "--no-ws-per-message-deflate"])
         for name, flags in (
             ("asyncio", ["--backend", "asyncio", "--loop", "asyncio"]),
             ("uvloop", ["--backend", "asyncio", "--loop", "uvloop"]),
@@ -38,14 +35,14 @@ def servers(port: int) -> list[Server]:
     ]  # fmt: skip
     for ws in ("websockets", "wsproto"):
         found.append(
-            Server(f"uvicorn {ws} (asyncio)",
-                   [py, "-m", "uvicorn", app, "--port", str(port), "--loop", "asyncio",
-                    "--ws", ws, "--ws-per-message-deflate", "false", *quiet])
+            common.Server(f"uvicorn {ws} (asyncio)",
+                          [py, "-m", "uvicorn", app, "--port", str(port), "--loop", "asyncio",
+                           "--ws", ws, "--ws-per-message-deflate", "false", *quiet])
         )  # fmt: skip
     found.append(
-        Server("hypercorn (asyncio)",
-               [py, "-m", "hypercorn", app, "--bind", f"127.0.0.1:{port}",
-                "--worker-class", "asyncio", "--log-level", "warning"])
+        common.Server("hypercorn (asyncio)",
+                      [py, "-m", "hypercorn", app, "--bind", f"127.0.0.1:{port}",
+                       "--worker-class", "asyncio", "--log-level", "warning"])
     )  # fmt: skip
     return found
 
@@ -81,43 +78,38 @@ def run_client(port: int, connections: int, size: int, duration: float) -> float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--client", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--only", default="")
-    args = parser.parse_args()
+    args = common.parse_args(
+        __doc__,
+        8766,
+        ("--connections", 16, None),
+        ("--size", 64, None),
+        ("--client", None, argparse.SUPPRESS),
+    )
     if args.client:
         print(asyncio.run(client(args.client, args.connections, args.size, args.duration)))
         return
     chosen = [s for s in servers(args.port) if args.only in s.name]
     for round_number in range(1, args.rounds + 1):
         for server in chosen:
-            proc = start(server, args.port)
-            try:
+            with common.running(server, args.port) as proc:
                 run_client(args.port, args.connections, args.size, 1)  # warm-up
-                cpu_before = cpu_seconds(proc.pid)
-                rate = run_client(args.port, args.connections, args.size, args.duration)
-                cpu = cpu_seconds(proc.pid) - cpu_before
-            finally:
-                stop(proc)
+                rate, cpu = common.cpu_during(
+                    proc.pid,
+                    lambda: run_client(args.port, args.connections, args.size, args.duration),
+                )
             server.rps.append(rate)
-            server.rps_per_cpu.append(rate * args.duration / cpu if cpu else float("nan"))
+            server.rps_per_cpu.append(common.per_cpu_second(rate, args.duration, cpu))
             print(f"round {round_number}: {server.name:26} {rate:9.0f} echoes/s", file=sys.stderr)
-    print()
-    print(
+    common.print_table(
         f"WebSocket echo, {args.connections} connections, {args.size}-byte messages, "
-        f"{args.duration:g}s x {args.rounds} rounds (median); server CPU 0, client CPU 1"
+        f"{args.duration:g}s x {args.rounds} rounds (median); server CPU 0, client CPU 1",
+        f"{'server':26} {'echoes/s':>9} {'echoes/CPU-s':>13}",
+        (
+            f"{server.name:26} {statistics.median(server.rps):9.0f} "
+            f"{statistics.median(server.rps_per_cpu):13.0f}"
+            for server in chosen
+        ),
     )
-    header = f"{'server':26} {'echoes/s':>9} {'echoes/CPU-s':>13}"
-    print(header)
-    print("-" * len(header))
-    for server in chosen:
-        print(f"{server.name:26} {statistics.median(server.rps):9.0f} "
-              f"{statistics.median(server.rps_per_cpu):13.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":
