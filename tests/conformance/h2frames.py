@@ -16,17 +16,7 @@ from typing import Any
 from h2.errors import ErrorCodes
 from helpers.harness import Harness
 from hpack import Decoder, Encoder
-from hyperframe.frame import (
-    ContinuationFrame,
-    DataFrame,
-    Frame,
-    GoAwayFrame,
-    HeadersFrame,
-    PingFrame,
-    PushPromiseFrame,
-    RstStreamFrame,
-    SettingsFrame,
-)
+from hyperframe import frame as hf
 
 from asgi_core import Config
 
@@ -96,11 +86,11 @@ class FrameReader:
         self._buffer = bytearray()
         self.headers: list[bytes] = []
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes) -> list[hf.Frame]:
         self._buffer += data
         frames = []
         while len(self._buffer) >= 9:
-            frame, length = Frame.parse_frame_header(memoryview(bytes(self._buffer[:9])))
+            frame, length = hf.Frame.parse_frame_header(memoryview(bytes(self._buffer[:9])))
             if len(self._buffer) < 9 + length:
                 break
             frame.parse_body(memoryview(bytes(self._buffer[9 : 9 + length])))
@@ -125,7 +115,7 @@ class RawClient:
         self.h = Harness(config, **harness)
         self.encoder = Encoder()
         self.reader = FrameReader()
-        self.frames: list[Frame] = []  # every frame the server wrote, in order
+        self.frames: list[hf.Frame] = []  # every frame the server wrote, in order
         self.app = app  # False: the test answers requests itself
         self.bodies: dict[int, bytearray] = {}  # request body the app received, per stream
         self.answered: set[int] = set()
@@ -141,19 +131,19 @@ class RawClient:
 
     # -- the conversation ---------------------------------------------------------------------
 
-    def connect(self, settings: dict[int, int] | None = None) -> list[Frame]:
+    def connect(self, settings: dict[int, int] | None = None) -> list[hf.Frame]:
         """Preface, our SETTINGS; the server's SETTINGS is ACKed. Returns the server's frames."""
-        frames = self.send(PREFACE + SettingsFrame(0, settings=settings or {}).serialize())
+        frames = self.send(PREFACE + hf.SettingsFrame(0, settings=settings or {}).serialize())
         first = frames[0]
-        assert isinstance(first, SettingsFrame) and "ACK" not in first.flags, frames
+        assert isinstance(first, hf.SettingsFrame) and "ACK" not in first.flags, frames
         self.server_settings = dict(first.settings)
-        ack = SettingsFrame(0)
+        ack = hf.SettingsFrame(0)
         ack.flags.add("ACK")
         frames += self.send(ack)
         self.mark = len(self.frames)
         return frames
 
-    def send(self, *frames: Frame | bytes) -> list[Frame]:
+    def send(self, *frames: hf.Frame | bytes) -> list[hf.Frame]:
         """Write frames (all in one read, as one TCP segment would carry them); return what
         the server wrote in answer, after the application had its turn."""
         data = b"".join(f if isinstance(f, bytes) else f.serialize() for f in frames)
@@ -162,9 +152,9 @@ class RawClient:
         self._run_app()
         return self.read()
 
-    def send_each(self, *frames: Frame | bytes) -> list[Frame]:
+    def send_each(self, *frames: hf.Frame | bytes) -> list[hf.Frame]:
         """Write frames one read at a time."""
-        out: list[Frame] = []
+        out: list[hf.Frame] = []
         for frame in frames:
             out += self.send(frame)
         return out
@@ -179,7 +169,7 @@ class RawClient:
                 self.highest_stream_id = max(self.highest_stream_id, stream_id)
             data = data[9 + length :]
 
-    def read(self) -> list[Frame]:
+    def read(self) -> list[hf.Frame]:
         """Frames the server wrote since the last call."""
         new = bytes(self.h.output[self._seen :])
         self._seen = len(self.h.output)
@@ -189,11 +179,11 @@ class RawClient:
             self._decode(frame)
         return frames
 
-    def _decode(self, frame: Frame) -> None:
+    def _decode(self, frame: hf.Frame) -> None:
         """Decode every field block in order, so the decoder's table follows the server's."""
-        if isinstance(frame, (HeadersFrame, PushPromiseFrame)):
+        if isinstance(frame, (hf.HeadersFrame, hf.PushPromiseFrame)):
             self._block = [frame, bytearray(frame.data)]
-        elif isinstance(frame, ContinuationFrame) and self._block:
+        elif isinstance(frame, hf.ContinuationFrame) and self._block:
             self._block[1] += frame.data
         else:
             return
@@ -201,7 +191,7 @@ class RawClient:
             first, data = self._block
             self._block = []
             fields = self.decoder.decode(bytes(data), raw=True)
-            if isinstance(first, PushPromiseFrame):
+            if isinstance(first, hf.PushPromiseFrame):
                 self.promises[first.promised_stream_id] = fields
             else:
                 self.blocks.append((first.stream_id, fields))
@@ -219,8 +209,10 @@ class RawClient:
         *,
         end_stream: bool = True,
         end_headers: bool = True,
-    ) -> HeadersFrame:
-        frame = HeadersFrame(stream_id, self.block(request_fields() if fields is None else fields))
+    ) -> hf.HeadersFrame:
+        frame = hf.HeadersFrame(
+            stream_id, self.block(request_fields() if fields is None else fields)
+        )
         if end_stream:
             frame.flags.add("END_STREAM")
         if end_headers:
@@ -229,11 +221,11 @@ class RawClient:
 
     def request(
         self, stream_id: int, fields: Fields | None = None, body: bytes = b""
-    ) -> list[Frame]:
+    ) -> list[hf.Frame]:
         """A whole request: HEADERS, and DATA with END_STREAM when there is a body."""
         if not body:
             return self.send(self.headers(stream_id, fields))
-        data = DataFrame(stream_id, body)
+        data = hf.DataFrame(stream_id, body)
         data.flags.add("END_STREAM")
         return self.send(self.headers(stream_id, fields, end_stream=False), data)
 
@@ -281,11 +273,11 @@ class RawClient:
         """The server emitted CloseConnection: the driver closes the socket."""
         return self.h.closed
 
-    def goaways(self) -> list[GoAwayFrame]:
-        return [f for f in self.frames if isinstance(f, GoAwayFrame)]
+    def goaways(self) -> list[hf.GoAwayFrame]:
+        return [f for f in self.frames if isinstance(f, hf.GoAwayFrame)]
 
-    def resets(self, stream_id: int | None = None) -> list[RstStreamFrame]:
-        return [f for f in self.frames if isinstance(f, RstStreamFrame)
+    def resets(self, stream_id: int | None = None) -> list[hf.RstStreamFrame]:
+        return [f for f in self.frames if isinstance(f, hf.RstStreamFrame)
                 and (stream_id is None or f.stream_id == stream_id)]  # fmt: skip
 
     def serves(self) -> bool:
@@ -305,8 +297,8 @@ class RawClient:
         """The connection still answers: a PING comes back ACKed with its data."""
         if self.closed:
             return False
-        answers = self.send(PingFrame(0, opaque))
-        return any(isinstance(f, PingFrame) and "ACK" in f.flags and f.opaque_data == opaque
+        answers = self.send(hf.PingFrame(0, opaque))
+        return any(isinstance(f, hf.PingFrame) and "ACK" in f.flags and f.opaque_data == opaque
                    for f in answers)  # fmt: skip
 
     def response(self, stream_id: int) -> tuple[Fields, bytes, bool]:
@@ -318,9 +310,9 @@ class RawClient:
         for frame in self.frames:
             if frame.stream_id != stream_id:
                 continue
-            if isinstance(frame, DataFrame):
+            if isinstance(frame, hf.DataFrame):
                 body += frame.data
-            if isinstance(frame, (DataFrame, HeadersFrame)) and "END_STREAM" in frame.flags:
+            if isinstance(frame, (hf.DataFrame, hf.HeadersFrame)) and "END_STREAM" in frame.flags:
                 ended = True
         for block_stream, block in self.blocks:
             if block_stream == stream_id:
@@ -341,14 +333,14 @@ def error_name(code: int) -> str:
         return hex(code)
 
 
-def describe(frames: Iterable[Frame]) -> str:
+def describe(frames: Iterable[hf.Frame]) -> str:
     """Frames in a line, for assertion messages: GOAWAY(PROTOCOL_ERROR, last=1), ..."""
     out = []
     for frame in frames:
         name = type(frame).__name__.removesuffix("Frame").upper()
-        if isinstance(frame, GoAwayFrame):
+        if isinstance(frame, hf.GoAwayFrame):
             out.append(f"GOAWAY({error_name(frame.error_code)}, last={frame.last_stream_id})")
-        elif isinstance(frame, RstStreamFrame):
+        elif isinstance(frame, hf.RstStreamFrame):
             out.append(f"RST_STREAM({frame.stream_id}, {error_name(frame.error_code)})")
         else:
             flags = "|".join(sorted(frame.flags))
