@@ -53,6 +53,18 @@ def body_of(h: Harness, stream_id: int, peer: H2Peer | None = None) -> bytes:
     raise AssertionError("the body never ended")
 
 
+def body_waits_for_the_window(window: int, body: bytes) -> tuple[Harness, H2Peer, int]:
+    """A client whose stream window is ``window`` bytes and that does not read; the app sends
+    the response head and ``body`` (more to come), and that send() waits (returns False)."""
+    h, peer = start(settings={SettingCodes.INITIAL_WINDOW_SIZE: window})
+    peer.read = False
+    sid = peer.request("/")
+    h.send(sid, {"type": "http.response.start", "status": 200})
+    assert h.send(sid, {"type": "http.response.body", "body": body, "more_body": True}) is False
+    peer.flush()
+    return h, peer, sid
+
+
 def parse_frames(data: bytes) -> list[Frame]:
     """Frames as written (for where an h2 client refuses to read on, as after a GOAWAY)."""
     frames = []
@@ -76,17 +88,16 @@ def test_prior_knowledge_request_becomes_an_http_2_scope() -> None:
         headers=[(b"cookie", b"a=1"), (b"accept", b"*/*"), (b"cookie", b"b=2")],
     )
     scope = h.scopes[sid]
-    assert scope["type"] == "http"
-    assert scope["http_version"] == "2"
-    assert scope["method"] == "GET"
-    assert scope["path"] == "/café"
-    assert scope["raw_path"] == b"/caf%C3%A9"
-    assert scope["query_string"] == b"q=1"
-    assert scope["headers"] == [
-        (b"host", b"example.com"),
-        (b"accept", b"*/*"),
-        (b"cookie", b"a=1; b=2"),
-    ]
+    expected = {
+        "type": "http",
+        "http_version": "2",
+        "method": "GET",
+        "path": "/café",
+        "raw_path": b"/caf%C3%A9",
+        "query_string": b"q=1",
+        "headers": [(b"host", b"example.com"), (b"accept", b"*/*"), (b"cookie", b"a=1; b=2")],
+    }
+    assert {key: scope[key] for key in expected} == expected
     assert set(scope["extensions"]) >= {
         "http.response.trailers",
         "http.response.early_hint",
@@ -331,13 +342,7 @@ def test_request_body_window_reopens_only_as_the_app_reads() -> None:
 def test_send_waits_while_the_client_window_is_shut() -> None:
     """RFC 9113 section 6.9: no more DATA than the peer's window; the app's send() waits
     (returns False) until a WINDOW_UPDATE lets the rest out (SendAllowed)."""
-    h, peer = start(settings={SettingCodes.INITIAL_WINDOW_SIZE: 1000})
-    peer.read = False
-    sid = peer.request("/")
-    h.send(sid, {"type": "http.response.start", "status": 200})
-    assert h.send(sid, {"type": "http.response.body", "body": b"a" * 5000,
-                        "more_body": True}) is False  # fmt: skip
-    peer.flush()
+    h, peer, sid = body_waits_for_the_window(1000, b"a" * 5000)
     assert len(peer.data[sid]) == 1000
     assert h.send_allowed == []
     peer.h2.acknowledge_received_data(1000, sid)
@@ -585,13 +590,7 @@ def test_control_frame_budget_refills_over_time() -> None:
 def test_zero_window_reader_does_not_grow_server_memory() -> None:
     """A client that never opens its window: the app's send() waits, so the core holds at
     most the one message the app passed, however long the app keeps sending."""
-    h, peer = start(settings={SettingCodes.INITIAL_WINDOW_SIZE: 0})
-    peer.read = False
-    sid = peer.request("/")
-    h.send(sid, {"type": "http.response.start", "status": 200})
-    assert h.send(sid, {"type": "http.response.body", "body": b"a" * 10_000,
-                        "more_body": True}) is False  # fmt: skip
-    peer.flush()
+    h, peer, sid = body_waits_for_the_window(0, b"a" * 10_000)
     assert len(peer.data[sid]) == 0
     assert len(h.output) < 2000  # SETTINGS, headers: no body
 
