@@ -11,6 +11,13 @@ import anyio
 import httpx
 import pytest
 from helpers import apps
+from helpers.backpressure import (
+    UPLOAD_LIMIT,
+    chunks_sent_while_unread,
+    reads_once_released,
+    sends_without_end,
+    upload_until_stalled,
+)
 from helpers.wire import parse_responses
 
 
@@ -185,50 +192,21 @@ def test_idle_keep_alive_connection_is_closed_by_the_server(serve: Any) -> None:
 def test_app_that_does_not_read_the_upload_stops_the_server_reading(serve: Any) -> None:
     """Read backpressure: the kernel buffers fill and the client's send would block."""
     release = threading.Event()
-
-    async def app(scope: dict, receive: Any, send: Any) -> None:
-        while not release.is_set():
-            await anyio.sleep(0.05)
-        await apps.read_then_echo(scope, receive, send)
-
-    server = serve(app, max_buffered_body_size=64 * 1024)
-    total = 64 * 1024 * 1024
+    server = serve(reads_once_released(release), max_buffered_body_size=64 * 1024)
     with socket.create_connection((server.host, server.port), timeout=10) as sock:
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n" % total)
-        sock.setblocking(False)
-        sent = 0
-        stalled_since = None
-        limit = 32 * 1024 * 1024  # past this the server is not pausing: stop, and fail
-        while sent < limit and (stalled_since is None or time.monotonic() - stalled_since < 0.5):
-            try:
-                sent += sock.send(b"x" * 65536)
-                stalled_since = None
-            except BlockingIOError:
-                stalled_since = stalled_since or time.monotonic()
-                time.sleep(0.01)
-        assert sent < 32 * 1024 * 1024, f"the server kept reading: {sent} bytes accepted"
+        sent = upload_until_stalled(sock, total=64 * 1024 * 1024)
+        assert sent < UPLOAD_LIMIT, f"the server kept reading: {sent} bytes accepted"
         release.set()
 
 
 def test_app_blocked_on_a_client_that_does_not_read(serve: Any) -> None:
     """Write backpressure: send() waits while the transport is full; memory stays bounded."""
     sent_chunks: list[int] = []
-
-    async def app(scope: dict, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        for i in range(10_000):
-            await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})
-            sent_chunks.append(i)
-        await send({"type": "http.response.body", "body": b""})
-
-    server = serve(app)
+    server = serve(sends_without_end(sent_chunks))
     with socket.create_connection((server.host, server.port), timeout=10) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-        time.sleep(1.0)
-        stalled_at = len(sent_chunks)
-        time.sleep(0.5)
-        assert len(sent_chunks) == stalled_at, "send() kept returning for an unread response"
+        stalled_at, later = chunks_sent_while_unread(sock, sent_chunks)
+        assert later == stalled_at, "send() kept returning for an unread response"
         assert stalled_at * 65536 < 64 * 1024 * 1024
 
 

@@ -16,11 +16,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from cryptography import x509
 from helpers import apps
+from helpers.backpressure import (
+    UPLOAD_LIMIT,
+    chunks_sent_while_unread,
+    reads_once_released,
+    sends_without_end,
+    upload_until_stalled,
+)
 from helpers.server import TESTS_DIR, ServerProcess
 from helpers.tls import Certificates, client_context, tls_options
 from websockets.asyncio.client import connect
@@ -166,57 +172,28 @@ def test_app_that_does_not_read_the_upload_stops_the_server_reading(
 ) -> None:
     """Read backpressure survives TLS: the socket is read only when the core wants input."""
     release = threading.Event()
-
-    async def app(scope: Scope, receive: Any, send: Any) -> None:
-        while not release.is_set():
-            await anyio.sleep(0.05)
-        await apps.read_then_echo(scope, receive, send)
-
+    app = reads_once_released(release)
     server = serve(app, max_buffered_body_size=64 * 1024, **tls_options(certs))
-    total = 64 * 1024 * 1024
     context = client_context(certs)
     with (
         socket.create_connection((server.host, server.port), timeout=10) as raw,
         context.wrap_socket(raw, server_hostname=server.host) as sock,
     ):
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n" % total)
-        sock.setblocking(False)
-        sent = 0
-        stalled_since = None
-        limit = 32 * 1024 * 1024  # past this the server is not pausing: stop, and fail
-        chunk = b"x" * 65536
-        while sent < limit and (stalled_since is None or time.monotonic() - stalled_since < 0.5):
-            try:
-                sent += sock.send(chunk)
-                stalled_since = None
-            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
-                stalled_since = stalled_since or time.monotonic()
-                time.sleep(0.01)
-        assert sent < limit, f"the server kept reading: {sent} bytes accepted"
+        sent = upload_until_stalled(sock, total=64 * 1024 * 1024)
+        assert sent < UPLOAD_LIMIT, f"the server kept reading: {sent} bytes accepted"
         release.set()
 
 
 def test_app_blocked_on_a_client_that_does_not_read(serve: Any, certs: Certificates) -> None:
     """Write backpressure survives TLS: send() waits while the peer reads nothing."""
     sent_chunks: list[int] = []
-
-    async def app(scope: Scope, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        for i in range(10_000):
-            await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})
-            sent_chunks.append(i)
-        await send({"type": "http.response.body", "body": b""})
-
-    server = serve(app, **tls_options(certs))
+    server = serve(sends_without_end(sent_chunks), **tls_options(certs))
     context = client_context(certs)
     with socket.create_connection((server.host, server.port), timeout=10) as raw:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         with context.wrap_socket(raw, server_hostname=server.host) as sock:
-            sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-            time.sleep(1.0)
-            stalled_at = len(sent_chunks)
-            time.sleep(0.5)
-            assert len(sent_chunks) == stalled_at, "send() kept returning for an unread response"
+            stalled_at, later = chunks_sent_while_unread(sock, sent_chunks)
+            assert later == stalled_at, "send() kept returning for an unread response"
             assert stalled_at * 65536 < 64 * 1024 * 1024
 
 
