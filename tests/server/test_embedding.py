@@ -59,6 +59,12 @@ async def start_server(
     return addresses[0], stop_scope
 
 
+def config_for(backend: str, **options: Any) -> ServerConfig:
+    """A port of the system's choosing, no access log, ``backend``'s driver, and ``options``."""
+    family = backend.partition("+")[0]
+    return ServerConfig(port=0, access_log=False, backend=family, **options)  # type: ignore[arg-type]
+
+
 def run_on(backend: str, main: Callable[[Any], Awaitable[Any]]) -> Any:
     family, _, loop = backend.partition("+")
     runtime = "trio" if "trio" in (family, loop) else "asyncio"
@@ -72,13 +78,7 @@ def run_on(backend: str, main: Callable[[Any], Awaitable[Any]]) -> Any:
 
 
 def test_cancelled_serve_finishes_in_flight_requests_then_returns(backend: str) -> None:
-    config = ServerConfig(
-        port=0,
-        lifespan="off",
-        access_log=False,
-        graceful_timeout=10,
-        backend=backend.partition("+")[0],  # type: ignore[arg-type]
-    )
+    config = config_for(backend, lifespan="off", graceful_timeout=10)
 
     async def main(group: Any) -> tuple[int, str, bool]:
         (host, port), stop = await start_server(backend, apps.slow, config, group)
@@ -102,13 +102,7 @@ def test_cancelled_serve_finishes_in_flight_requests_then_returns(backend: str) 
 
 
 def test_serve_leaves_no_task_behind(backend: str) -> None:
-    config = ServerConfig(
-        port=0,
-        lifespan="auto",
-        access_log=False,
-        graceful_timeout=0.2,
-        backend=backend.partition("+")[0],  # type: ignore[arg-type]
-    )
+    config = config_for(backend, lifespan="auto", graceful_timeout=0.2)
 
     async def main(group: Any) -> list[str]:
         before = {task.id for task in anyio.get_running_tasks()}
