@@ -73,6 +73,16 @@ async def trailers_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"42")]})
 
 
+def curl(url: str, *options: str) -> tuple[bytes, bytes]:
+    """``curl -sS`` with ``options`` on ``url``: the body, and the HTTP version it spoke."""
+    result = subprocess.run(
+        ["curl", "-sS", *options, "-w", "\\n%{http_version}", url],
+        capture_output=True, timeout=30, check=True,
+    )  # fmt: skip
+    body, version = result.stdout.rsplit(b"\n", 1)
+    return body, version
+
+
 def h2_client() -> httpx.Client:
     return httpx.Client(http1=False, http2=True, timeout=30)
 
@@ -140,11 +150,7 @@ def test_one_failing_stream_leaves_the_others_alone(serve: Any) -> None:
 @needs_curl
 def test_curl_prior_knowledge_and_trailers(serve: Any) -> None:
     server = serve(trailers_app)
-    result = subprocess.run(
-        ["curl", "-sS", "--http2-prior-knowledge", "-w", "\\n%{http_version}", server.url],
-        capture_output=True, timeout=30, check=True,
-    )  # fmt: skip
-    body, version = result.stdout.rsplit(b"\n", 1)
+    body, version = curl(server.url, "--http2-prior-knowledge")
     assert version == b"2"
     assert body == b"with trailers"
 
@@ -153,11 +159,7 @@ def test_curl_prior_knowledge_and_trailers(serve: Any) -> None:
 def test_curl_h2c_upgrade_with_a_body(serve: Any) -> None:
     """RFC 7540 section 3.2: curl --http2 on http:// asks for Upgrade: h2c."""
     server = serve(scope_app)
-    result = subprocess.run(
-        ["curl", "-sS", "--http2", "-d", "hello", "-w", "\\n%{http_version}", server.url + "/up"],
-        capture_output=True, timeout=30, check=True,
-    )  # fmt: skip
-    body, version = result.stdout.rsplit(b"\n", 1)
+    body, version = curl(server.url + "/up", "--http2", "-d", "hello")
     assert version == b"2"
     facts = json.loads(body)
     assert facts["http_version"] == "2"
@@ -230,12 +232,7 @@ def test_graceful_shutdown_sends_goaway_and_finishes_in_flight_streams(serve: An
 def test_curl_http2_over_tls(serve: Any, certs: Certificates) -> None:
     """curl --http2 on https:// negotiates h2 by ALPN; the scope says http_version 2."""
     server = serve(scope_app, **tls_options(certs))
-    result = subprocess.run(
-        ["curl", "-sS", "--http2", "--cacert", certs.ca_file, "-d", "tls",
-         "-w", "\\n%{http_version}", server.url + "/secure"],
-        capture_output=True, timeout=30, check=True,
-    )  # fmt: skip
-    body, version = result.stdout.rsplit(b"\n", 1)
+    body, version = curl(server.url + "/secure", "--http2", "--cacert", certs.ca_file, "-d", "tls")
     assert version == b"2"
     facts = json.loads(body)
     assert facts["http_version"] == "2"
