@@ -136,6 +136,19 @@ def assert_malformed(client: RawClient, stream_id: int = 1) -> None:
     assert stream_id not in client.h.scopes, "a malformed request reached the application"
 
 
+def frames_on_a_closed_stream(headers_codes: list[int]) -> list[Any]:
+    """DATA, HEADERS and CONTINUATION on stream 1, once closed, with the error codes each may
+    get (section 5.1 "closed"); what HEADERS may get depends on how the stream was closed."""
+    return [
+        pytest.param(lambda c: raw_frame(DATA, END_STREAM, 1, b"test"), [STREAM_CLOSED],
+                     id="DATA"),
+        pytest.param(lambda c: c.headers(1), headers_codes, id="HEADERS"),
+        pytest.param(lambda c: raw_frame(CONTINUATION, END_HEADERS, 1,
+                                         c.block([(b"x-a", b"1")])),
+                     [STREAM_CLOSED, PROTOCOL_ERROR], id="CONTINUATION"),
+    ]  # fmt: skip
+
+
 def headers_frame(stream_id: int, block: bytes, flags: int = END_STREAM | END_HEADERS) -> bytes:
     return raw_frame(HEADERS, flags, stream_id, block)
 
@@ -495,17 +508,7 @@ class Test5_1StreamStates:
         assert not client.read()
         assert_ignored(client)
 
-    @pytest.mark.parametrize(
-        ("frame", "codes"),
-        [
-            pytest.param(lambda c: raw_frame(DATA, END_STREAM, 1, b"test"), [STREAM_CLOSED],
-                         id="DATA"),
-            pytest.param(lambda c: c.headers(1), [STREAM_CLOSED], id="HEADERS"),
-            pytest.param(lambda c: raw_frame(CONTINUATION, END_HEADERS, 1,
-                                             c.block([(b"x-a", b"1")])),
-                         [STREAM_CLOSED, PROTOCOL_ERROR], id="CONTINUATION"),
-        ],
-    )  # fmt: skip
+    @pytest.mark.parametrize(("frame", "codes"), frames_on_a_closed_stream([STREAM_CLOSED]))
     def test_frames_after_the_client_reset_the_stream_are_stream_closed(
         self, frame: Make, codes: list[int]
     ) -> None:
@@ -519,16 +522,8 @@ class Test5_1StreamStates:
         assert_stream_error(client, 1, *codes)
 
     @pytest.mark.parametrize(
-        ("frame", "codes"),
-        [
-            pytest.param(lambda c: raw_frame(DATA, END_STREAM, 1, b"test"), [STREAM_CLOSED],
-                         id="DATA"),
-            pytest.param(lambda c: c.headers(1), [STREAM_CLOSED, PROTOCOL_ERROR], id="HEADERS"),
-            pytest.param(lambda c: raw_frame(CONTINUATION, END_HEADERS, 1,
-                                             c.block([(b"x-a", b"1")])),
-                         [STREAM_CLOSED, PROTOCOL_ERROR], id="CONTINUATION"),
-        ],
-    )  # fmt: skip
+        ("frame", "codes"), frames_on_a_closed_stream([STREAM_CLOSED, PROTOCOL_ERROR])
+    )
     def test_frames_on_a_stream_closed_by_end_stream_are_errors(
         self, frame: Make, codes: list[int]
     ) -> None:
