@@ -122,6 +122,13 @@ def assert_stream_error(client: RawClient, stream_id: int, *codes: int) -> None:
     assert client.serves(), "after the stream error the connection no longer serves requests"
 
 
+def assert_setting_is_connection_error(setting: int, value: int, *codes: int) -> None:
+    """A SETTINGS frame setting ``setting`` to ``value`` is a connection error (``codes``)."""
+    client = connected()
+    client.send(raw_frame(SETTINGS, 0, 0, settings_payload((setting, value))))
+    assert_connection_error(client, *codes)
+
+
 def assert_ignored(client: RawClient) -> None:
     """No error of any kind, and the connection still answers a PING."""
     assert not client.closed, f"the connection was closed: {later(client)}"
@@ -927,24 +934,18 @@ class Test6_5Settings:
     def test_enable_push_other_than_0_or_1_is_protocol_error(self, value: int) -> None:
         """6.5.2 SETTINGS_ENABLE_PUSH: "Any value other than 0 or 1 MUST be treated as a
         connection error of type PROTOCOL_ERROR"."""
-        client = connected()
-        client.send(raw_frame(SETTINGS, 0, 0, settings_payload((ENABLE_PUSH, value))))
-        assert_connection_error(client, PROTOCOL_ERROR)
+        assert_setting_is_connection_error(ENABLE_PUSH, value, PROTOCOL_ERROR)
 
     def test_initial_window_size_above_the_maximum_is_flow_control_error(self) -> None:
         """6.5.2 SETTINGS_INITIAL_WINDOW_SIZE: "Values above the maximum flow-control window
         size of 2^31-1 MUST be treated as a connection error of type FLOW_CONTROL_ERROR"."""
-        client = connected()
-        client.send(raw_frame(SETTINGS, 0, 0, settings_payload((INITIAL_WINDOW_SIZE, 2**31))))
-        assert_connection_error(client, FLOW_CONTROL_ERROR)
+        assert_setting_is_connection_error(INITIAL_WINDOW_SIZE, 2**31, FLOW_CONTROL_ERROR)
 
     @pytest.mark.parametrize("value", [16383, 2**24])
     def test_max_frame_size_out_of_range_is_protocol_error(self, value: int) -> None:
         """6.5.2 SETTINGS_MAX_FRAME_SIZE: "Values outside this range MUST be treated as a
         connection error of type PROTOCOL_ERROR"."""
-        client = connected()
-        client.send(raw_frame(SETTINGS, 0, 0, settings_payload((MAX_FRAME_SIZE, value))))
-        assert_connection_error(client, PROTOCOL_ERROR)
+        assert_setting_is_connection_error(MAX_FRAME_SIZE, value, PROTOCOL_ERROR)
 
     def test_unknown_setting_is_ignored(self) -> None:
         """6.5.2: "An endpoint that receives a SETTINGS frame with any unknown or unsupported
