@@ -8,7 +8,8 @@ from urllib.parse import quote, unquote
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.5"}
 
-Address = tuple[str, int] | None
+#: An ASGI ``client`` or ``server``: ``(host, port)``, ``(path, None)`` on a Unix socket, or None.
+Address = tuple[str, int | None] | None
 Headers = list[tuple[bytes, bytes]]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -11,7 +12,7 @@ from .config import ServerConfig
 from .driver import ASGIApp
 from .run import OnReady, use_uvloop
 from .runtime import Runtime
-from .sockets import peer_and_local
+from .sockets import Listening, peer_and_local
 from .structured import serve_structured, serve_until_signal
 
 # anyio's asyncio SocketStream keeps reading into its own queue while nobody calls receive()
@@ -82,7 +83,8 @@ class _Listener:
             except BlockingIOError:
                 continue
             conn.setblocking(False)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if conn.family != socket.AF_UNIX:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return _Stream(conn)
 
     async def aclose(self) -> None:
@@ -115,6 +117,7 @@ async def serve(
     config: ServerConfig,
     *,
     on_ready: OnReady | None = None,
+    listeners: Sequence[socket.socket | Listening] | None = None,
     task_status: anyio.abc.TaskStatus[list[tuple[str, int]]] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` until cancelled, then shut down gracefully.
@@ -122,21 +125,26 @@ async def serve(
     ``await task_group.start(serve, app, config)`` returns the bound addresses once the server
     accepts connections. Cancelling it stops accepting, lets in-flight requests finish for up
     to ``config.graceful_timeout`` seconds, then cancels what is left and runs the lifespan
-    shutdown.
+    shutdown. ``listeners`` are sockets already bound (else the config's are opened).
     """
-    await serve_structured(RUNTIME, app, config, on_ready=on_ready, task_status=task_status)
+    await serve_structured(
+        RUNTIME, app, config, on_ready=on_ready, listeners=listeners, task_status=task_status
+    )
 
 
-def run(app: ASGIApp, config: ServerConfig) -> None:
+def run(
+    app: ASGIApp, config: ServerConfig, *, listeners: Sequence[Listening] | None = None
+) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
     if config.loop == "trio":
-        anyio.run(serve_until_signal, RUNTIME, app, config, backend="trio")
+        anyio.run(serve_until_signal, RUNTIME, app, config, listeners, backend="trio")
     else:
         anyio.run(
             serve_until_signal,
             RUNTIME,
             app,
             config,
+            listeners,
             backend="asyncio",
             backend_options={"use_uvloop": use_uvloop(config)},
         )

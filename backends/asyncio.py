@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 from asgi_core.connection import ServerConnection
@@ -23,7 +24,7 @@ from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifespan import LifespanFailure, LifespanRunner
 from .logs import logger
 from .run import SHUTDOWN_SIGNALS, OnReady, ShutdownSignals, report_ready, use_uvloop
-from .sockets import bind_socket, socket_address
+from .sockets import Listening, as_listening, close_listeners, open_listeners, socket_address
 from .tls import ServerTLS, TLSEngine
 
 T = TypeVar("T")
@@ -340,20 +341,27 @@ class _TLSConnection(_Connection):
         return self.transport.get_extra_info("peername")
 
 
-async def serve(app: ASGIApp, config: ServerConfig, *, on_ready: OnReady | None = None) -> None:
+async def serve(
+    app: ASGIApp,
+    config: ServerConfig,
+    *,
+    on_ready: OnReady | None = None,
+    listeners: Sequence[socket.socket | Listening] | None = None,
+) -> None:
     """Serve ``app`` until cancelled, then shut down gracefully.
 
     ``on_ready`` gets the bound addresses (useful with port 0) once the server accepts
-    connections. Cancelling the awaiting task stops accepting, lets in-flight requests finish
-    for up to ``config.graceful_timeout`` seconds, closes every connection, runs the lifespan
-    shutdown, and then re-raises the cancellation.
+    connections; ``listeners`` are sockets already bound (else the config's are opened), and
+    serving closes them. Cancelling the awaiting task stops accepting, lets in-flight requests
+    finish for up to ``config.graceful_timeout`` seconds, closes every connection, runs the
+    lifespan shutdown, and then re-raises the cancellation.
     """
     lifespan = LifespanRunner(app, config.lifespan, asyncio.Event)
     lifespan_task = asyncio.create_task(lifespan.run_app()) if lifespan.enabled else None
     try:
         await lifespan.startup()
         try:
-            await _serve_started(app, config, lifespan.state, on_ready)
+            await _serve_started(app, config, lifespan.state, on_ready, listeners)
         finally:
             await lifespan.shutdown()
     finally:
@@ -364,16 +372,21 @@ async def serve(app: ASGIApp, config: ServerConfig, *, on_ready: OnReady | None 
 
 
 async def _serve_started(
-    app: ASGIApp, config: ServerConfig, state: dict[str, Any], on_ready: OnReady | None
+    app: ASGIApp,
+    config: ServerConfig,
+    state: dict[str, Any],
+    on_ready: OnReady | None,
+    given: Sequence[socket.socket | Listening] | None,
 ) -> None:
-    tls = ServerTLS.from_config(config)
+    listening = open_listeners(config) if given is None else as_listening(given, config.tls)
+    tls = ServerTLS.from_config(config) if any(item.tls for item in listening) else None
     server = _Server(app, config, state)
     loop = server.loop
-    sock = bind_socket(config.host, config.port, config.backlog)
-    factory: Callable[[], _Connection] = (
-        (lambda: _Connection(server)) if tls is None else (lambda: _TLSConnection(server, tls))
-    )
-    listener = await loop.create_server(factory, sock=sock, backlog=config.backlog)
+    listeners = [
+        await loop.create_server(_factory(server, tls if item.tls else None), sock=item.socket,
+                                 backlog=config.backlog)
+        for item in listening
+    ]  # fmt: skip
     date_timer: asyncio.TimerHandle | None = None
 
     def tick() -> None:
@@ -383,12 +396,14 @@ async def _serve_started(
 
     tick()
     try:
-        names = [s.getsockname() for s in listener.sockets]
-        report_ready(on_ready, names, "http" if tls is None else "https")
+        report_ready(on_ready, listening)
         await asyncio.Future()  # until cancelled
     finally:
         server.stopping = True
-        listener.close()
+        for listener in listeners:
+            listener.close()
+        if given is None:
+            close_listeners(listening)
         for connection in list(server.connections):
             connection.shutdown()
         # A second cancellation (a second signal) skips the wait: stop now.
@@ -404,11 +419,21 @@ async def _serve_started(
             await asyncio.wait(list(server.tasks), timeout=5.0)
         if date_timer is not None:
             date_timer.cancel()
-        with contextlib.suppress(Exception):
-            await listener.wait_closed()
+        for listener in listeners:
+            with contextlib.suppress(Exception):
+                await listener.wait_closed()
 
 
-def run(app: ASGIApp, config: ServerConfig) -> None:
+def _factory(server: _Server, tls: ServerTLS | None) -> Callable[[], _Connection]:
+    """What a listener makes of each accepted connection: plain, or TLS over ``tls``."""
+    if tls is None:
+        return lambda: _Connection(server)
+    return lambda: _TLSConnection(server, tls)
+
+
+def run(
+    app: ASGIApp, config: ServerConfig, *, listeners: Sequence[Listening] | None = None
+) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
     loop: asyncio.AbstractEventLoop
     if use_uvloop(config):
@@ -419,15 +444,17 @@ def run(app: ASGIApp, config: ServerConfig) -> None:
         loop = asyncio.new_event_loop()
     try:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(_serve_until_signal(app, config))
+        loop.run_until_complete(_serve_until_signal(app, config, listeners))
     finally:
         asyncio.set_event_loop(None)
         loop.close()
 
 
-async def _serve_until_signal(app: ASGIApp, config: ServerConfig) -> None:
+async def _serve_until_signal(
+    app: ASGIApp, config: ServerConfig, listeners: Sequence[Listening] | None
+) -> None:
     loop = asyncio.get_running_loop()
-    serving = loop.create_task(serve(app, config))
+    serving = loop.create_task(serve(app, config, listeners=listeners))
     signals = ShutdownSignals(serving.cancel)
     for signum in SHUTDOWN_SIGNALS:
         loop.add_signal_handler(signum, signals, signum)

@@ -38,6 +38,8 @@ class Flag:
     off: str | None = None
     #: For a flag that sets no field.
     default: Any = None
+    #: Parses the flag's value, when the field's type does not (octal permissions).
+    parse: Any = None
 
     @property
     def flag(self) -> str:
@@ -45,16 +47,26 @@ class Flag:
 
     def add_to(self, group: argparse._ActionsContainer, defaults: dict[str, Any]) -> None:
         default = defaults.get(self.dest, self.default)
+        metavar = self.flag.removeprefix("--").replace("-", "_").upper()
         if isinstance(default, bool):
             kind: dict[str, Any] = {"action": argparse.BooleanOptionalAction}
+        elif isinstance(default, tuple):  # repeatable: each use adds one
+            kind = {"action": "append", "metavar": metavar}
+            default = None
+        elif self.parse is not None:
+            kind = {"metavar": metavar, "type": self.parse}
         elif self.choices is not None:
             kind = {"choices": self.choices}
         else:
-            metavar = self.flag.removeprefix("--").replace("-", "_").upper()
             kind = {"metavar": metavar, "type": str if default is None else type(default)}
         group.add_argument(self.flag, dest=self.dest, default=default, help=self.help, **kind)
         if self.off is not None:
             group.add_argument(self.off, dest=self.dest, action="store_const", const=None)
+
+
+def octal(text: str) -> int:
+    """Permissions written in octal (660, 0o660)."""
+    return int(text.removeprefix("0o"), 8)
 
 
 #: Every flag but APP and --app-dir: (group title, group description, flags); no title is the
@@ -64,8 +76,17 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
         None,
         None,
         (
-            Flag("host"),
+            Flag("host", "address to listen on; :: listens on IPv6 and IPv4"),
             Flag("port", "0: any free port"),
+            Flag(
+                "bind",
+                "listen on HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N instead of --host and "
+                "--port (TLS with --certfile); repeatable",
+            ),
+            Flag("insecure_bind", "like --bind, but always plain HTTP; repeatable"),
+            Flag("uds", "listen on this Unix domain socket (a stale socket file is replaced)"),
+            Flag("uds_mode", "permissions of the Unix socket file, in octal (660)", parse=octal),
+            Flag("fd", "listen on this inherited file descriptor of a listening socket", parse=int),
             Flag("backend", choices=BACKENDS),
             Flag("loop", choices=LOOPS),
             Flag("lifespan", choices=LIFESPAN_MODES),
@@ -143,6 +164,37 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
             Flag("tls_handshake_timeout", "seconds a client has to finish the TLS handshake"),
         ),
     ),
+    (
+        "Processes",
+        "more than one worker, --limit-max-requests or --reload run a supervisor that forks "
+        "the workers; SIGHUP replaces them one by one, SIGTTIN/SIGTTOU add and remove one",
+        (
+            Flag("workers", "worker processes sharing the sockets (1: no supervisor)"),
+            Flag(
+                "limit_max_requests",
+                "a worker that has served this many requests is replaced; 0: never",
+                zero_is_off=True,
+                parse=int,
+            ),
+            Flag("limit_max_requests_jitter", "up to this many more requests (random per worker)"),
+            Flag("reload", "replace the workers when a watched file changes (development)"),
+            Flag(
+                "reload_dirs",
+                "folder to watch (default: --app-dir); repeatable",
+                name="--reload-dir",
+            ),
+            Flag(
+                "reload_includes",
+                "glob pattern of files to watch besides *.py; repeatable",
+                name="--reload-include",
+            ),
+            Flag(
+                "reload_excludes",
+                "glob pattern (or folder) never to watch; repeatable",
+                name="--reload-exclude",
+            ),
+        ),
+    ),
 )
 
 
@@ -170,11 +222,19 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         for flag in flags:
             if flag.zero_is_off and values[flag.dest] == 0:
                 values[flag.dest] = None
+            elif isinstance(values.get(flag.dest), list):
+                values[flag.dest] = tuple(values[flag.dest])
+            elif values.get(flag.dest) is None and flag.dest in _REPEATABLE:
+                values[flag.dest] = ()
 
     def taken(cls: type[Config] | type[ServerConfig]) -> dict[str, Any]:
         return {field.name: values[field.name] for field in fields(cls) if field.name in values}
 
     return ServerConfig(**taken(ServerConfig), protocol=Config(**taken(Config)))
+
+
+#: Fields a repeatable flag fills (their default is a tuple).
+_REPEATABLE = frozenset(f.name for f in fields(ServerConfig) if isinstance(f.default, tuple))
 
 
 def _field_values(config: Config | ServerConfig) -> dict[str, Any]:
@@ -187,7 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_args(args)
         ServerTLS.from_config(config)  # a missing or bad certificate: one line, before serving
-        app: Any = import_app(args.app, args.app_dir)
+        # Supervised workers import the app themselves (a replaced one loads the new code).
+        app: Any = None if config.supervised else import_app(args.app, args.app_dir)
     except (ConfigError, AppImportError) as exc:
         print(f"asgi-core: error: {exc}", file=sys.stderr)
         return 2
@@ -195,15 +256,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .run import BackendUnavailable, run
 
     try:
+        if config.supervised:
+            from .supervisor import supervise
+
+            return supervise(config, lambda: import_app(args.app, args.app_dir), args.app_dir)
         run(app, config)
-    except BackendUnavailable as exc:
+    except (BackendUnavailable, ConfigError) as exc:  # (a bad --fd, --uds or LISTEN_FDS)
         print(f"asgi-core: error: {exc}", file=sys.stderr)
         return 2
     except LifespanFailure as exc:
         print(f"asgi-core: {exc}", file=sys.stderr)
         return EXIT_STARTUP_FAILED
-    except OSError as exc:
-        print(f"asgi-core: cannot serve on {config.host}:{config.port}: {exc}", file=sys.stderr)
+    except OSError as exc:  # the address is in use, or not ours to bind
+        print(f"asgi-core: cannot serve on {exc.filename or 'it'}: {exc.strerror or exc}",
+              file=sys.stderr)  # fmt: skip
         return 1
     return 0
 

@@ -31,6 +31,17 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Where to listen instead of host:port: HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N
+    #: (TLS when a certificate is set).
+    bind: tuple[str, ...] = ()
+    #: Like ``bind``, but always plain HTTP (hypercorn's --insecure-bind).
+    insecure_bind: tuple[str, ...] = ()
+    #: A Unix domain socket to listen on (a stale socket file is replaced).
+    uds: str | None = None
+    #: Permissions of Unix socket files made by ``uds`` or ``bind`` (e.g. 0o660).
+    uds_mode: int | None = None
+    #: An inherited file descriptor of a listening socket.
+    fd: int | None = None
     backend: Backend = "asyncio"
     loop: Loop = "auto"
     lifespan: LifespanMode = "auto"
@@ -51,6 +62,20 @@ class ServerConfig:
     ssl_ciphers: str | None = None
     #: Seconds a new connection has to finish its TLS handshake before it is closed.
     tls_handshake_timeout: float = 10.0
+    #: Worker processes; more than 1 runs a supervisor (backends/supervisor.py) that forks them.
+    workers: int = 1
+    #: A worker that has served this many requests drains and is replaced (None: never).
+    limit_max_requests: int | None = None
+    #: Up to this many more requests (random per worker), so workers do not recycle together.
+    limit_max_requests_jitter: int = 0
+    #: Restart the workers when a watched file changes (development; needs watchfiles).
+    reload: bool = False
+    #: Folders watched with ``reload`` (none: the app's folder).
+    reload_dirs: tuple[str, ...] = ()
+    #: Glob patterns of files that trigger a reload, besides ``*.py``.
+    reload_includes: tuple[str, ...] = ()
+    #: Glob patterns (or folders) that never trigger a reload.
+    reload_excludes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -69,7 +94,30 @@ class ServerConfig:
             raise ConfigError(f"graceful_timeout must be >= 0, not {self.graceful_timeout!r}")
         if type(self.backlog) is not int or self.backlog < 1:
             raise ConfigError(f"backlog must be a positive int, not {self.backlog!r}")
+        self._check_places()
         self._check_tls()
+        self._check_processes()
+
+    @property
+    def supervised(self) -> bool:
+        """A supervisor process runs the workers: several, recycled, or reloaded on changes."""
+        return self.workers > 1 or self.reload or self.limit_max_requests is not None
+
+    def _check_places(self) -> None:
+        from .sockets import parse_bind  # (sockets imports this module for its types)
+
+        for option, binds in (("--bind", self.bind), ("--insecure-bind", self.insecure_bind)):
+            if isinstance(binds, str):
+                raise ConfigError(f"{option} must be a tuple of strings, not one string")
+            for text in binds:
+                parse_bind(text, option)
+        if self.fd is not None and (type(self.fd) is not int or self.fd < 0):
+            raise ConfigError(f"--fd must be a file descriptor number, not {self.fd!r}")
+        mode = self.uds_mode
+        if mode is not None and (type(mode) is not int or not 0 <= mode <= 0o777):
+            raise ConfigError(f"--uds-mode must be octal permissions such as 660, not {mode!r}")
+        if self.uds is not None and not self.uds:
+            raise ConfigError("--uds needs a path")
 
     @property
     def tls(self) -> bool:
@@ -97,3 +145,19 @@ class ServerConfig:
                 f"ssl_cert_reqs {self.ssl_cert_reqs!r} needs ssl_ca_certs to verify client "
                 "certificates against"
             )
+
+    def _check_processes(self) -> None:
+        if type(self.workers) is not int or self.workers < 1:
+            raise ConfigError(f"workers must be an int >= 1, not {self.workers!r}")
+        limit = self.limit_max_requests
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise ConfigError(f"limit_max_requests must be an int >= 1 (or off), not {limit!r}")
+        jitter = self.limit_max_requests_jitter
+        if type(jitter) is not int or jitter < 0:
+            raise ConfigError(f"limit_max_requests_jitter must be an int >= 0, not {jitter!r}")
+        if jitter and limit is None:
+            raise ConfigError("limit_max_requests_jitter needs limit_max_requests")
+        if not self.reload:
+            for name in ("reload_dirs", "reload_includes", "reload_excludes"):
+                if getattr(self, name):
+                    raise ConfigError(f"{name} needs reload")

@@ -11,7 +11,7 @@ from typing import Any
 from .config import ServerConfig
 from .driver import ASGIApp
 from .logs import logger
-from .sockets import raise_open_file_limit, socket_address
+from .sockets import Listening, raise_open_file_limit
 
 Address = tuple[str, int]
 OnReady = Callable[[list[Address]], object]
@@ -19,14 +19,15 @@ OnReady = Callable[[list[Address]], object]
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def report_ready(
-    on_ready: OnReady | None, socknames: list[Any], scheme: str = "http"
-) -> list[Address]:
-    """Log where the server listens (tests and scripts read this line) and tell ``on_ready``."""
-    addresses = [a for a in map(socket_address, socknames) if a is not None]
-    for host, port in addresses:
-        shown = f"[{host}]" if ":" in host else host
-        logger.info("Serving on %s://%s:%d (pid %d)", scheme, shown, port, os.getpid())
+def report_ready(on_ready: OnReady | None, listeners: list[Listening]) -> list[Address]:
+    """Log where the server listens (tests and scripts read these lines) and tell
+    ``on_ready`` the TCP addresses (host, port)."""
+    addresses: list[Address] = []
+    for listening in listeners:
+        logger.info("Serving on %s (pid %d)", listening.description, os.getpid())
+        name = listening.socket.getsockname()
+        if isinstance(name, tuple):
+            addresses.append((str(name[0]), int(name[1])))
     if on_ready is not None:
         on_ready(addresses)
     return addresses
@@ -78,12 +79,16 @@ def use_uvloop(config: ServerConfig) -> bool:
     return config.loop == "uvloop"
 
 
-def run(app: ASGIApp, config: ServerConfig) -> None:
-    """Serve with the configured backend until SIGINT or SIGTERM (the CLI's entry point)."""
+def run(app: ASGIApp, config: ServerConfig, *, listeners: list[Listening] | None = None) -> None:
+    """Serve with the configured backend until SIGINT or SIGTERM (the CLI's entry point).
+
+    Without ``listeners`` the server opens the sockets the configuration names once the
+    lifespan startup is done (as uvicorn does); a supervisor passes the ones it opened.
+    """
     raise_open_file_limit()
     if config.backend == "trio" or config.loop == "trio":
         require("trio", "trio")
     if config.loop == "uvloop":
         require("uvloop", "uvloop")
     backend: Any = import_module(f"{__package__}.{config.backend}")
-    backend.run(app, config)
+    backend.run(app, config, listeners=listeners)

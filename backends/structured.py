@@ -9,9 +9,10 @@ Everything here is written against ``Runtime`` and the protocols beside it in ``
 
 from __future__ import annotations
 
+import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ from .lifespan import LifespanRunner
 from .logs import logger
 from .run import SHUTDOWN_SIGNALS, Address, OnReady, ShutdownSignals, report_ready
 from .runtime import CancelScope, Event, Listener, Runtime, Stream, TaskGroup, TaskStatus
-from .sockets import bind_socket, socket_address
+from .sockets import Listening, as_listening, close_listeners, open_listeners, socket_address
 from .tls import ServerTLS, TLSStream
 
 T = TypeVar("T")
@@ -69,8 +70,12 @@ class StructuredServer:
 class StructuredConnection(DriverConnection):
     """One TCP connection as a task with its reader (which keeps the timer), writer and apps."""
 
-    def __init__(self, server: StructuredServer, stream: Stream) -> None:
+    def __init__(
+        self, server: StructuredServer, stream: Stream, tls: ServerTLS | None = None
+    ) -> None:
         self.server = server
+        #: The TLS the listener that accepted it speaks (None: plain).
+        self.listener_tls = tls
         self.runtime = runtime = server.runtime
         self.stream = stream
         self._tls: TLSStream | None = None
@@ -90,7 +95,7 @@ class StructuredConnection(DriverConnection):
         runtime = self.runtime
         server = self.server
         peer, local = self.stream.addresses()
-        tls = server.tls
+        tls = self.listener_tls
         scheme, alpn, tls_info = "http", None, None
         if tls is not None:
             try:
@@ -278,6 +283,7 @@ async def serve_structured(
     on_ready: OnReady | None,
     task_status: TaskStatus[list[Address]],
     stop_now: Event | None = None,
+    listeners: Sequence[socket.socket | Listening] | None = None,
 ) -> None:
     """Serve until cancelled, then shut down gracefully (see the backends' ``serve``)."""
     lifespan = LifespanRunner(app, config.lifespan, runtime.event)
@@ -296,7 +302,7 @@ async def serve_structured(
         try:
             await lifespan.startup()
             await _serve_started(
-                runtime, app, config, lifespan.state, on_ready, task_status, stop_now
+                runtime, app, config, lifespan.state, on_ready, task_status, stop_now, listeners
             )
         except Exception as exc:
             # Raised after the task group, so callers see it plain (not in an ExceptionGroup).
@@ -317,11 +323,12 @@ async def _serve_started(
     on_ready: OnReady | None,
     task_status: TaskStatus[list[Address]],
     stop_now: Event | None,
+    given: Sequence[socket.socket | Listening] | None,
 ) -> None:
-    tls = ServerTLS.from_config(config)
+    listening = open_listeners(config) if given is None else as_listening(given, config.tls)
+    tls = ServerTLS.from_config(config) if any(item.tls for item in listening) else None
     server = StructuredServer(runtime, app, config, state, tls)
-    sock = bind_socket(config.host, config.port, config.backlog)
-    listener = runtime.listener(sock)
+    listeners = [(runtime.listener(item.socket), item.tls) for item in listening]
     # Connections live under a shield: cancelling serve() starts a graceful shutdown, and
     # only once that is over (or timed out) are they cancelled.
     shield = runtime.cancel_scope(shield=True)
@@ -334,16 +341,19 @@ async def _serve_started(
 
     async with runtime.task_group() as outer:
         group = await outer.start(connections)
-        outer.start_soon(_accept_loop, runtime, listener, server, group)
+        for listener, uses_tls in listeners:
+            outer.start_soon(_accept_loop, runtime, listener, server, group, uses_tls)
         outer.start_soon(_tick_date, runtime, server)
-        scheme = "http" if tls is None else "https"
-        task_status.started(report_ready(on_ready, [sock.getsockname()], scheme))
+        task_status.started(report_ready(on_ready, listening))
         try:
             await runtime.sleep_forever()
         finally:
             server.stopping = True
             with runtime.cancel_scope(shield=True):
-                await listener.aclose()
+                for listener, _ in listeners:
+                    await listener.aclose()
+                if given is None:
+                    close_listeners(listening)
                 for connection in list(server.connections):
                     connection.shutdown()
                 with runtime.cancel_scope(
@@ -368,7 +378,7 @@ async def _first_of(runtime: Runtime, *events: Event | None) -> None:
 
 
 async def _accept_loop(
-    runtime: Runtime, listener: Listener, server: StructuredServer, group: TaskGroup
+    runtime: Runtime, listener: Listener, server: StructuredServer, group: TaskGroup, tls: bool
 ) -> None:
     while True:
         try:
@@ -379,13 +389,13 @@ async def _accept_loop(
             logger.error("accepting a connection failed: %s", exc)
             await runtime.sleep(0.1)
             continue
-        group.start_soon(_run_connection, server, stream)
+        group.start_soon(_run_connection, server, stream, tls)
 
 
-async def _run_connection(server: StructuredServer, stream: Stream) -> None:
+async def _run_connection(server: StructuredServer, stream: Stream, tls: bool) -> None:
     """One connection's task; a bug in it must not take the other connections down."""
     try:
-        await StructuredConnection(server, stream).run()
+        await StructuredConnection(server, stream, server.tls if tls else None).run()
     except Exception:
         logger.exception("a connection failed")
 
@@ -396,7 +406,12 @@ async def _tick_date(runtime: Runtime, server: StructuredServer) -> None:
         await runtime.sleep(1.0)
 
 
-async def serve_until_signal(runtime: Runtime, app: ASGIApp, config: ServerConfig) -> None:
+async def serve_until_signal(
+    runtime: Runtime,
+    app: ASGIApp,
+    config: ServerConfig,
+    listeners: Sequence[Listening] | None = None,
+) -> None:
     """The CLI's server: the first SIGINT/SIGTERM shuts down gracefully, a second at once."""
     stop_now = runtime.event()
     serving = runtime.cancel_scope()
@@ -419,6 +434,7 @@ async def serve_until_signal(runtime: Runtime, app: ASGIApp, config: ServerConfi
                     on_ready=None,
                     task_status=_IgnoreStatus(),
                     stop_now=stop_now,
+                    listeners=listeners,
                 )
         except Exception as exc:  # raised after the group, plain (LifespanFailure, OSError)
             failure = exc

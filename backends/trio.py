@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 import trio
@@ -11,7 +12,7 @@ from .config import ServerConfig
 from .driver import ASGIApp
 from .run import OnReady
 from .runtime import Runtime
-from .sockets import peer_and_local
+from .sockets import Listening, peer_and_local
 from .structured import serve_structured, serve_until_signal
 
 
@@ -76,6 +77,7 @@ async def serve(
     config: ServerConfig,
     *,
     on_ready: OnReady | None = None,
+    listeners: Sequence[socket.socket | Listening] | None = None,
     task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` until cancelled, then shut down gracefully.
@@ -83,11 +85,15 @@ async def serve(
     ``await nursery.start(serve, app, config)`` returns the bound addresses once the server
     accepts connections. Cancelling it stops accepting, lets in-flight requests finish for up
     to ``config.graceful_timeout`` seconds, then cancels what is left and runs the lifespan
-    shutdown.
+    shutdown. ``listeners`` are sockets already bound (else the config's are opened).
     """
-    await serve_structured(RUNTIME, app, config, on_ready=on_ready, task_status=task_status)
+    await serve_structured(
+        RUNTIME, app, config, on_ready=on_ready, listeners=listeners, task_status=task_status
+    )
 
 
-def run(app: ASGIApp, config: ServerConfig) -> None:
+def run(
+    app: ASGIApp, config: ServerConfig, *, listeners: Sequence[Listening] | None = None
+) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
-    trio.run(serve_until_signal, RUNTIME, app, config)
+    trio.run(serve_until_signal, RUNTIME, app, config, listeners)

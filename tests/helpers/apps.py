@@ -120,3 +120,14 @@ async def ws_echo(scope: Scope, receive: Any, send: Any) -> None:
                 **{k: message[k] for k in ("text", "bytes") if message.get(k) is not None},
             }
         )
+
+
+async def peers(scope: Scope, receive: Any, send: Any) -> None:
+    """Answers with the scope's ``client``, ``server`` and ``scheme`` as JSON."""
+    import json
+
+    if scope["type"] != "http":
+        return
+    body = json.dumps({k: scope[k] for k in ("client", "server", "scheme")}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})

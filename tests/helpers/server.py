@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ class ServerThread:
     """
 
     def __init__(self, app: Any, backend: str, **options: Any) -> None:
+        #: Sockets already bound, handed to ``serve(listeners=...)``.
+        self.listeners: list[Any] | None = options.pop("listeners", None)
         protocol_fields = set(Config.__dataclass_fields__)
         protocol = Config(**{k: v for k, v in options.items() if k in protocol_fields})
         server_options = {k: v for k, v in options.items() if k not in protocol_fields}
@@ -76,6 +79,10 @@ class ServerThread:
                 self._stop()
         self._thread.join(30)
         assert not self._thread.is_alive(), "the server did not shut down"
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        return self._addresses
 
     @property
     def host(self) -> str:
@@ -125,7 +132,9 @@ class ServerThread:
             assert task is not None
             self._stop = lambda: loop.call_soon_threadsafe(task.cancel)
             with contextlib.suppress(asyncio.CancelledError):
-                await serve(self.app, self.config, on_ready=self._ready_with)
+                await serve(
+                    self.app, self.config, on_ready=self._ready_with, listeners=self.listeners
+                )
 
         try:
             loop.run_until_complete(main())
@@ -140,7 +149,8 @@ class ServerThread:
         token = trio.lowlevel.current_trio_token()
         async with trio.open_nursery() as nursery:
             self._stop = lambda: token.run_sync_soon(nursery.cancel_scope.cancel)
-            self._ready_with(await nursery.start(serve, self.app, self.config))
+            started = partial(serve, listeners=self.listeners)
+            self._ready_with(await nursery.start(started, self.app, self.config))
 
     async def _main_anyio(self) -> None:
         import anyio
@@ -153,29 +163,43 @@ class ServerThread:
         async with anyio.create_task_group() as group:
             scope = group.cancel_scope
             self._stop = lambda: anyio.from_thread.run_sync(scope.cancel, token=token)
-            self._ready_with(await group.start(serve, self.app, self.config))
+            started = partial(serve, listeners=self.listeners)
+            self._ready_with(await group.start(started, self.app, self.config))
 
 
 class ServerProcess:
     """The ``asgi-core`` command in a subprocess; ``address`` is read from its log line."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.args = [sys.executable, "-m", "asgi_core", "--app-dir", str(TESTS_DIR), *args]
+    def __init__(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        wrapper: list[str] | None = None,
+        pass_fds: tuple[int, ...] = (),
+    ) -> None:
+        #: ``wrapper`` runs the command (``systemd-socket-activate -l ...``); ``pass_fds``
+        #: are inherited (``--fd``).
+        command = [sys.executable, "-m", "asgi_core", "--app-dir", str(TESTS_DIR), *args]
+        self.args = [*(wrapper or []), *command]
+        self.pass_fds = pass_fds
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
+        #: A "Serving on" line was logged (a Unix socket has no port to read).
+        self.serving = False
         self.scheme = ""
         self.host = ""
         self.port = 0
 
     def start(self, wait_ready: bool = True) -> ServerProcess:
         self.proc = subprocess.Popen(
-            self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env
-        )
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env,
+            pass_fds=self.pass_fds,
+        )  # fmt: skip
         threading.Thread(target=self._read, daemon=True).start()
         if wait_ready:
             deadline = time.monotonic() + 15
-            while not self.port:
+            while not self.serving:
                 if self.proc.poll() is not None:
                     raise RuntimeError("server exited early:\n" + self.output())
                 if time.monotonic() > deadline:
@@ -191,6 +215,7 @@ class ServerProcess:
             if match and not self.port:
                 self.scheme, self.host = match.group(1), match.group(2)
                 self.port = int(match.group(3))
+            self.serving = self.serving or "Serving on " in line
 
     def output(self) -> str:
         return "".join(self.lines)
