@@ -150,7 +150,12 @@ class HTTP11Connection(ProtocolBase):
             if ws.open:
                 ws.close(1001, "server shutting down")  # RFC 6455 section 7.4.1: going away
             return
-        if self._stream is None and not self.closed:
+        # Between requests the connection closes now, unless a request is on its way: its head
+        # is partly here, or the connection has not sent its first one yet (it was accepted to
+        # send one). Closing those would fail a request the client has sent or is sending; it
+        # is answered instead (with Connection: close), and the head and idle timers bound it.
+        on_its_way = self._next_stream_id == 1 or self._deadlines.running(REQUEST_HEAD)
+        if self._stream is None and not self.closed and not on_its_way:
             self._close()
 
     def handle_timeout(self, now: float) -> None:

@@ -139,9 +139,11 @@ def test_the_app_may_keep_running_after_its_response() -> None:
 
 
 def test_graceful_shutdown_closes_idle_at_once_and_busy_after_the_response() -> None:
-    idle = Harness()
+    idle = Harness().feed(GET)
+    idle.respond(1)
+    idle.finish(1)
     idle.shutdown()
-    assert idle.closed and idle.output == b""
+    assert idle.closed
     busy = Harness().feed(GET)
     busy.shutdown()
     assert not busy.closed
@@ -149,3 +151,18 @@ def test_graceful_shutdown_closes_idle_at_once_and_busy_after_the_response() -> 
     (response,) = busy.responses()
     assert response.header(b"connection") == b"close"
     assert busy.closed
+
+
+@pytest.mark.parametrize("sent", [b"", GET[:10]], ids=["nothing yet", "half a head"])
+def test_graceful_shutdown_answers_a_request_on_its_way(sent: bytes) -> None:
+    """A connection that has not sent its first request yet (a worker that drains accepted
+    it a moment ago), or whose head is half here, is not cut: closing it would fail a request
+    the client has sent; it is answered with Connection: close."""
+    h = Harness().feed(sent) if sent else Harness()
+    h.shutdown()
+    assert not h.closed
+    h.feed(GET[len(sent):])
+    h.respond(1)
+    (response,) = h.responses()
+    assert response.status == 200 and response.header(b"connection") == b"close"
+    assert h.closed
