@@ -21,6 +21,7 @@ from asgi_core.httpdate import DateHeader
 
 from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
+from .lifecycle import AppCalls, log_cut, log_draining, log_waiting
 from .lifespan import LifespanFailure, LifespanRunner
 from .logs import logger
 from .run import SHUTDOWN_SIGNALS, OnReady, ShutdownSignals, report_ready, use_uvloop
@@ -46,9 +47,17 @@ class _Server:
         self.loop = asyncio.get_running_loop()
         self.date = DateHeader(time.time())
         self.connections: set[_Connection] = set()
-        self.all_closed = asyncio.Event()
-        self.all_closed.set()
+        self.calls = AppCalls(config)
+        #: Set whenever a connection closes or the last app call ends.
+        self.progress = asyncio.Event()
+        self.calls.on_idle = self.progress.set
         self.tasks: set[asyncio.Task[None]] = set()
+
+    async def all_done(self) -> None:
+        """Until every connection is closed and every application call has returned."""
+        while self.connections or self.calls.running:
+            self.progress.clear()
+            await self.progress.wait()
 
 
 class _FutureWaiter:
@@ -99,9 +108,8 @@ class _Connection(asyncio.Protocol, DriverConnection):
             date=server.date,
             now=self.loop.time(),
         )
-        self.init_driver(core, server.app, server.config.access_log)
+        self.init_driver(core, server.app, server.config.access_log, server.calls)
         server.connections.add(self)
-        server.all_closed.clear()
         self.pump()
         if server.stopping:  # it arrived, or its handshake ended, after the shutdown began
             self.shutdown()
@@ -123,8 +131,7 @@ class _Connection(asyncio.Protocol, DriverConnection):
     def _forget(self) -> None:
         server = self.server
         server.connections.discard(self)
-        if not server.connections:
-            server.all_closed.set()
+        server.progress.set()
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -216,7 +223,6 @@ class _TLSConnection(_Connection):
         self.transport = cast(asyncio.Transport, transport)
         server = self.server
         server.connections.add(self)
-        server.all_closed.clear()
         loop = self.loop
         self._timer = loop.call_at(loop.time() + self.tls.handshake_timeout, self._timed_out)
         if server.stopping:
@@ -364,6 +370,7 @@ async def serve(
             await _serve_started(app, config, lifespan.state, on_ready, listeners)
         finally:
             await lifespan.shutdown()
+            logger.info("Shutdown complete")
     finally:
         if lifespan_task is not None:
             lifespan_task.cancel()
@@ -399,29 +406,72 @@ async def _serve_started(
         report_ready(on_ready, listening)
         await asyncio.Future()  # until cancelled
     finally:
+        hurry = await _drain(server)
         server.stopping = True
+        await _stop_accepting(server.loop, listeners)
         for listener in listeners:
             listener.close()
         if given is None:
             close_listeners(listening)
-        for connection in list(server.connections):
-            connection.shutdown()
-        # A second cancellation (a second signal) skips the wait: stop now.
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(
-                asyncio.shield(server.all_closed.wait()), config.graceful_timeout
-            )
-        for connection in list(server.connections):
-            connection.abort()
-        for task in list(server.tasks):
-            task.cancel()
-        if server.tasks:
-            await asyncio.wait(list(server.tasks), timeout=5.0)
+        await _shut_down(server, hurry)
         if date_timer is not None:
             date_timer.cancel()
         for listener in listeners:
             with contextlib.suppress(Exception):
                 await listener.wait_closed()
+
+
+async def _stop_accepting(loop: asyncio.AbstractEventLoop, listeners: list[asyncio.Server]) -> None:
+    """Accept no more, and let the connections already accepted be made before the
+    listeners close: asyncio's own loop makes each accepted socket's transport a loop turn
+    later, and a server closed in between drops it (``Server._attach`` asserts it is open),
+    which the client sees as a reset. uvloop makes them at once."""
+    for listener in listeners:
+        for sock in listener.sockets:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(sock.fileno())
+    for _ in range(2):
+        await asyncio.sleep(0)
+
+
+async def _drain(server: _Server) -> bool:
+    """Keep serving for ``shutdown_delay`` with the health path at 503; True when a second
+    cancellation (a second signal) cut it short: then the shutdown does not wait either."""
+    config = server.config
+    if not config.shutdown_delay:
+        return False
+    server.calls.draining = True
+    log_draining(config)
+    try:
+        await asyncio.sleep(config.shutdown_delay)
+    except asyncio.CancelledError:
+        return True
+    return False
+
+
+async def _shut_down(server: _Server, hurry: bool) -> None:
+    """No new requests; wait for what is in flight (unless ``hurry``), then cut the rest."""
+    for connection in list(server.connections):
+        connection.shutdown()
+    if not hurry:
+        await _wait_graceful(server, server.config.graceful_timeout)
+    for connection in list(server.connections):
+        connection.abort()
+    for task in list(server.tasks):
+        task.cancel()
+    if server.tasks:
+        await asyncio.wait(list(server.tasks), timeout=5.0)
+
+
+async def _wait_graceful(server: _Server, timeout: float) -> None:
+    """Wait for every connection and application call, at most ``timeout`` seconds."""
+    log_waiting(server.calls, len(server.connections), timeout)
+    try:
+        await asyncio.wait_for(asyncio.shield(server.all_done()), timeout)
+    except asyncio.TimeoutError:
+        log_cut(server.calls, len(server.connections), timeout)
+    except asyncio.CancelledError:  # a second signal: stop now
+        log_cut(server.calls, len(server.connections), timeout)
 
 
 def _factory(server: _Server, tls: ServerTLS | None) -> Callable[[], _Connection]:

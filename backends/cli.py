@@ -95,6 +95,18 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
             Flag("access_log"),
             Flag("backlog"),
             Flag("graceful_timeout", "seconds in-flight requests get after SIGINT/SIGTERM"),
+            Flag(
+                "shutdown_delay",
+                "seconds to keep serving after SIGTERM (the health path answers 503) before "
+                "the server stops accepting",
+            ),
+            Flag("health_path", "a path the server answers: 200, or 503 while draining"),
+            Flag(
+                "limit_concurrency",
+                "requests in flight past which new ones get 503; 0: no limit",
+                zero_is_off=True,
+                parse=int,
+            ),
             Flag("keep_alive_timeout"),
             Flag("request_head_timeout"),
             Flag("request_body_timeout"),

@@ -47,6 +47,13 @@ class ServerConfig:
     lifespan: LifespanMode = "auto"
     #: Seconds in-flight requests get to finish after a shutdown signal.
     graceful_timeout: float = 30.0
+    #: Seconds to keep serving after SIGTERM, with ``health_path`` answering 503, before the
+    #: server stops accepting (a rolling deploy's drain behind a load balancer).
+    shutdown_delay: float = 0.0
+    #: A path the server answers itself: 200 while serving, 503 while draining (None: none).
+    health_path: str | None = None
+    #: Application calls in flight past which requests get 503 (None: no limit).
+    limit_concurrency: int | None = None
     backlog: int = 2048
     access_log: bool = True
     protocol: Config = field(default_factory=Config)
@@ -95,6 +102,7 @@ class ServerConfig:
         if type(self.backlog) is not int or self.backlog < 1:
             raise ConfigError(f"backlog must be a positive int, not {self.backlog!r}")
         self._check_places()
+        self._check_lifecycle()
         self._check_tls()
         self._check_processes()
 
@@ -102,6 +110,17 @@ class ServerConfig:
     def supervised(self) -> bool:
         """A supervisor process runs the workers: several, recycled, or reloaded on changes."""
         return self.workers > 1 or self.reload or self.limit_max_requests is not None
+
+    def _check_lifecycle(self) -> None:
+        delay = self.shutdown_delay
+        if not isinstance(delay, (int, float)) or not math.isfinite(delay) or delay < 0:
+            raise ConfigError(f"shutdown_delay must be seconds >= 0, not {delay!r}")
+        path = self.health_path
+        if path is not None and (not isinstance(path, str) or not path.startswith("/")):
+            raise ConfigError(f"health_path must be a path starting with '/', not {path!r}")
+        limit = self.limit_concurrency
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise ConfigError(f"limit_concurrency must be an int >= 1 (or off), not {limit!r}")
 
     def _check_places(self) -> None:
         from .sockets import parse_bind  # (sockets imports this module for its types)

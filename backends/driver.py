@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from asgi_core.connection import ServerConnection
 from asgi_core.errors import ClientDisconnected
 from asgi_core.events import AppReceive, CloseConnection, Event, SendAllowed, StreamStarted
 
 from .logs import log_access, log_app_error
+
+if TYPE_CHECKING:
+    from .lifecycle import AppCalls
 
 ASGIApp = Callable[..., Awaitable[None]]
 T = TypeVar("T")
@@ -34,6 +37,11 @@ ACTIONS: dict[type[Event], str] = {
 }
 
 
+#: Messages that end a response (or a WebSocket), and the body types whose last one does.
+_FINAL = frozenset({"http.response.trailers", "websocket.close"})
+_LAST_BODY = frozenset({"http.response.body", "websocket.http.response.body"})
+
+
 class Waiter(Protocol):
     """An event a task can wait for once: asyncio.Event, trio.Event and anyio.Event all fit."""
 
@@ -45,12 +53,19 @@ class Waiter(Protocol):
 class AppStream:
     """One stream's ``receive`` and ``send``, as the application calls them."""
 
-    __slots__ = ("conn", "inbox", "receive_waiter", "scope", "send_waiter", "stream_id")
+    __slots__ = ("app", "conn", "inbox", "receive_waiter", "responded", "scope", "send_waiter",
+                 "stream_id")  # fmt: skip
 
-    def __init__(self, conn: DriverConnection, stream_id: int, scope: dict[str, Any]) -> None:
+    def __init__(
+        self, conn: DriverConnection, stream_id: int, scope: dict[str, Any], app: ASGIApp
+    ) -> None:
         self.conn = conn
         self.stream_id = stream_id
         self.scope = scope
+        #: What answers this stream: the server's app, or its own health or 503 answer.
+        self.app = app
+        #: The final response message was sent: what runs now is work after the response.
+        self.responded = False
         self.inbox: deque[dict[str, Any]] = deque()
         self.receive_waiter: Waiter | None = None
         self.send_waiter: Waiter | None = None
@@ -81,6 +96,8 @@ class AppStream:
             finally:
                 self.send_waiter = None
         kind = message.get("type")
+        if kind in _FINAL or (kind in _LAST_BODY and not message.get("more_body", False)):
+            self.responded = True
         if kind == "http.response.start" and conn.access_log:
             log_access(self.scope, message["status"])
         elif kind == "http.response.pathsend":
@@ -111,10 +128,18 @@ class DriverConnection:
     app: ASGIApp
     access_log: bool
 
-    def init_driver(self, core: ServerConnection, app: ASGIApp, access_log: bool) -> None:
+    def init_driver(
+        self,
+        core: ServerConnection,
+        app: ASGIApp,
+        access_log: bool,
+        calls: AppCalls | None = None,
+    ) -> None:
         self.core = core
         self.app = app
         self.access_log = access_log
+        #: The server's running application calls (None: not tracked, as in memory).
+        self.calls = calls
         self.streams: dict[int, AppStream] = {}
         self.transport_closed = False
         self.read_paused = False
@@ -191,7 +216,9 @@ class DriverConnection:
 
     def on_stream_started(self, event: StreamStarted) -> None:
         """Start one application call with this scope."""
-        stream = AppStream(self, event.stream_id, event.scope)
+        calls = self.calls
+        app = self.app if calls is None else calls.app_for(event.scope, self.app)
+        stream = AppStream(self, event.stream_id, event.scope, app)
         self.streams[stream.stream_id] = stream
         self.spawn_app(stream)
 
@@ -248,8 +275,11 @@ class DriverConnection:
     async def run_app(self, stream: AppStream) -> None:
         """One application call; whatever way it ends, the core hears of it."""
         error: BaseException | None = None
+        calls = self.calls
+        if calls is not None:
+            calls.started(stream)
         try:
-            await self.app(stream.scope, stream.receive, stream.send)
+            await stream.app(stream.scope, stream.receive, stream.send)
         except ClientDisconnected:
             pass  # the spec's OSError for a gone client: not the app's fault, not logged
         except Exception as exc:  # the app's own failure: logged, answered, contained
@@ -262,3 +292,5 @@ class DriverConnection:
             del self.streams[stream.stream_id]
             self.core.app_finished(stream.stream_id, error, self.now())
             self.pump()
+            if calls is not None:
+                calls.finished(stream)

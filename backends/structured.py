@@ -21,6 +21,7 @@ from asgi_core.httpdate import DateHeader
 
 from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
+from .lifecycle import AppCalls, log_cut, log_draining, log_waiting
 from .lifespan import LifespanRunner
 from .logs import logger
 from .run import SHUTDOWN_SIGNALS, Address, OnReady, ShutdownSignals, report_ready
@@ -49,22 +50,31 @@ class StructuredServer:
     stopping: bool = field(default=False, init=False)
     date: DateHeader = field(default_factory=lambda: DateHeader(time.time()), init=False)
     connections: set[StructuredConnection] = field(default_factory=set, init=False)
-    #: Set while no connection is open.
-    all_closed: Event = field(init=False)
+    calls: AppCalls = field(init=False)
+    #: Set (and replaced) whenever a connection closes or the last app call ends.
+    progress: Event = field(init=False)
 
     def __post_init__(self) -> None:
-        self.all_closed = self.runtime.event()
-        self.all_closed.set()
+        self.progress = self.runtime.event()
+        self.calls = AppCalls(self.config)
+        self.calls.on_idle = self.notify
+
+    def notify(self) -> None:
+        self.progress.set()
+        self.progress = self.runtime.event()
 
     def connection_opened(self, connection: StructuredConnection) -> None:
         self.connections.add(connection)
-        if self.all_closed.is_set():
-            self.all_closed = self.runtime.event()
 
     def connection_ended(self, connection: StructuredConnection) -> None:
-        self.connections.discard(connection)
-        if not self.connections:
-            self.all_closed.set()
+        if connection in self.connections:
+            self.connections.discard(connection)
+            self.notify()
+
+    async def all_done(self) -> None:
+        """Until every connection is closed and every application call has returned."""
+        while self.connections or self.calls.running:
+            await self.progress.wait()
 
 
 class StructuredConnection(DriverConnection):
@@ -90,6 +100,17 @@ class StructuredConnection(DriverConnection):
         #: The scope a read waits in; its deadline is the timer.
         self._deadline_scope: CancelScope | None = None
         self._apps: TaskGroup | None = None
+        #: The core exists (after the TLS handshake, if any).
+        self._serving = False
+        self._handshake_scope: CancelScope | None = None
+
+    def shutdown(self) -> None:
+        """Graceful shutdown; one still in its TLS handshake has no request to wait for, so
+        the handshake is cut and the socket closed."""
+        if self._serving:
+            super().shutdown()
+        elif self._handshake_scope is not None:
+            self._handshake_scope.cancel()
 
     async def run(self) -> None:
         runtime = self.runtime
@@ -120,8 +141,8 @@ class StructuredConnection(DriverConnection):
             date=server.date,
             now=runtime.current_time(),
         )
-        self.init_driver(core, server.app, server.config.access_log)
-        server.connection_opened(self)
+        self.init_driver(core, server.app, server.config.access_log, server.calls)
+        self._serving = True
         try:
             async with runtime.task_group() as apps:
                 self._apps = apps
@@ -147,12 +168,16 @@ class StructuredConnection(DriverConnection):
         deadline = runtime.current_time() + tls.handshake_timeout
         stream: TLSStream | None = None
         with runtime.cancel_scope(deadline=deadline) as scope:
+            self._handshake_scope = scope
+            if self.server.stopping:
+                scope.cancel()
             try:
                 stream = await TLSStream.accept(tls.context, self.stream, runtime.event, READ_SIZE)
             except ssl.SSLError as exc:
                 logger.debug("TLS handshake with %s failed: %s", peer, exc)
+        self._handshake_scope = None
         if scope.cancelled_caught:
-            logger.debug("TLS handshake with %s timed out", peer)
+            logger.debug("TLS handshake with %s timed out or was cut by a shutdown", peer)
         return stream
 
     async def _close_stream(self) -> None:
@@ -310,6 +335,7 @@ async def serve_structured(
         finally:
             with runtime.cancel_scope(shield=True):
                 await lifespan.shutdown()
+                logger.info("Shutdown complete")
             lifespan_shield.cancel()
     if failure is not None:
         raise failure
@@ -341,40 +367,68 @@ async def _serve_started(
 
     async with runtime.task_group() as outer:
         group = await outer.start(connections)
+        # Accepting and the Date header go on under the shield: through the drain, until the
+        # listeners close.
         for listener, uses_tls in listeners:
-            outer.start_soon(_accept_loop, runtime, listener, server, group, uses_tls)
-        outer.start_soon(_tick_date, runtime, server)
+            group.start_soon(_accept_loop, runtime, listener, server, group, uses_tls)
+        group.start_soon(_tick_date, runtime, server)
         task_status.started(report_ready(on_ready, listening))
         try:
             await runtime.sleep_forever()
         finally:
-            server.stopping = True
             with runtime.cancel_scope(shield=True):
+                hurry = await _drain(server, stop_now)
+                server.stopping = True
                 for listener, _ in listeners:
                     await listener.aclose()
                 if given is None:
                     close_listeners(listening)
                 for connection in list(server.connections):
                     connection.shutdown()
-                with runtime.cancel_scope(
-                    deadline=runtime.current_time() + config.graceful_timeout
-                ):
-                    await _first_of(runtime, server.all_closed, stop_now)
+                if not hurry:
+                    await _wait_graceful(server, stop_now)
             shield.cancel()
             outer.cancel_scope.cancel()
 
 
-async def _first_of(runtime: Runtime, *events: Event | None) -> None:
-    """Wait until any of ``events`` (None entries ignored) is set."""
+async def _drain(server: StructuredServer, stop_now: Event | None) -> bool:
+    """Keep serving for ``shutdown_delay`` with the health path at 503; True when a second
+    signal (``stop_now``) cut it short: then the shutdown does not wait either."""
+    config, runtime = server.config, server.runtime
+    if not config.shutdown_delay:
+        return False
+    server.calls.draining = True
+    log_draining(config)
+    with runtime.cancel_scope(deadline=runtime.current_time() + config.shutdown_delay):
+        await _first_of(runtime, stop_now.wait if stop_now is not None else None)
+    return stop_now is not None and stop_now.is_set()
+
+
+async def _wait_graceful(server: StructuredServer, stop_now: Event | None) -> None:
+    """Wait for every connection and application call, at most ``graceful_timeout``."""
+    runtime, timeout = server.runtime, server.config.graceful_timeout
+    log_waiting(server.calls, len(server.connections), timeout)
+    with runtime.cancel_scope(deadline=runtime.current_time() + timeout):
+        await _first_of(runtime, server.all_done, stop_now.wait if stop_now is not None else None)
+    if server.connections or server.calls.running:
+        log_cut(server.calls, len(server.connections), timeout)
+
+
+async def _first_of(runtime: Runtime, *waits: Callable[[], Awaitable[object]] | None) -> None:
+    """Wait until any of ``waits`` (None entries ignored) returns; with none, forever."""
     async with runtime.task_group() as group:
 
-        async def wait(event: Event) -> None:
-            await event.wait()
+        async def wait(until: Callable[[], Awaitable[object]]) -> None:
+            await until()
             group.cancel_scope.cancel()
 
-        for event in events:
-            if event is not None:
-                group.start_soon(wait, event)
+        started = False
+        for until in waits:
+            if until is not None:
+                group.start_soon(wait, until)
+                started = True
+        if not started:
+            await runtime.sleep_forever()
 
 
 async def _accept_loop(
@@ -389,15 +443,20 @@ async def _accept_loop(
             logger.error("accepting a connection failed: %s", exc)
             await runtime.sleep(0.1)
             continue
-        group.start_soon(_run_connection, server, stream, tls)
+        # Counted from accept on, so that a shutdown beginning now waits for it.
+        connection = StructuredConnection(server, stream, server.tls if tls else None)
+        server.connection_opened(connection)
+        group.start_soon(_run_connection, server, connection)
 
 
-async def _run_connection(server: StructuredServer, stream: Stream, tls: bool) -> None:
+async def _run_connection(server: StructuredServer, connection: StructuredConnection) -> None:
     """One connection's task; a bug in it must not take the other connections down."""
     try:
-        await StructuredConnection(server, stream, server.tls if tls else None).run()
+        await connection.run()
     except Exception:
         logger.exception("a connection failed")
+    finally:
+        server.connection_ended(connection)
 
 
 async def _tick_date(runtime: Runtime, server: StructuredServer) -> None:

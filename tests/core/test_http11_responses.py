@@ -161,7 +161,7 @@ def test_graceful_shutdown_answers_a_request_on_its_way(sent: bytes) -> None:
     h = Harness().feed(sent) if sent else Harness()
     h.shutdown()
     assert not h.closed
-    h.feed(GET[len(sent):])
+    h.feed(GET[len(sent) :])
     h.respond(1)
     (response,) = h.responses()
     assert response.status == 200 and response.header(b"connection") == b"close"

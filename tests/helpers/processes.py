@@ -9,17 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-import pytest
-
 from helpers.server import ServerProcess
-
-#: On asyncio's own loop (3.11), a connection accepted just before a draining worker closes
-#: its listener can be lost: asyncio.Server._attach asserts the server is open, the transport
-#: is never made, and the request fails. The driver must stop accepting, let pending accepts
-#: become connections, then close (see the report of the processes work).
-ASYNCIO_RACE = pytest.mark.xfail(
-    reason="asyncio driver: a connection accepted as its listener closes is lost", strict=False
-)
 
 
 def get_pid(port: int, timeout: float = 5.0) -> int:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.processes import ASYNCIO_RACE, client_loop, get_pid, pids_answering, until
+from helpers.processes import client_loop, get_pid, pids_answering, until
 from helpers.server import TESTS_DIR
 
 pytest.importorskip("gunicorn")
@@ -66,8 +66,7 @@ def test_gunicorn_serves_http_and_websocket_and_stops_on_sigterm(
         assert "SIGTERM received: shutting down gracefully" in server.output()
 
 
-@pytest.mark.parametrize("worker", [pytest.param("AsyncioWorker", marks=ASYNCIO_RACE),
-                                    "UvloopWorker", "TrioWorker"])  # fmt: skip
+@pytest.mark.parametrize("worker", WORKERS)
 def test_gunicorn_max_requests_recycles_without_a_failed_request(
     worker: str, tmp_path: Path
 ) -> None:

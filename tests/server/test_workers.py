@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers.processes import ASYNCIO_RACE, client_loop, get_pid, pids_answering, until, worker_pids
+from helpers.processes import client_loop, get_pid, pids_answering, until, worker_pids
 from helpers.server import CLI_BACKENDS, ServerProcess
 
 APP = "helpers.process_apps:pid"
@@ -91,7 +91,7 @@ def _zombie(pid: int) -> bool:
     return True
 
 
-RECYCLING = [pytest.param("asyncio", marks=ASYNCIO_RACE), "asyncio+uvloop", "trio", "anyio+trio"]
+RECYCLING = ["asyncio", "asyncio+uvloop", "trio", "anyio+trio"]
 
 
 @pytest.mark.parametrize("backend", RECYCLING)
