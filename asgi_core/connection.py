@@ -125,9 +125,13 @@ class ServerConnection:
         """
         self._protocol.app_finished(stream_id, exc, now)
 
-    def start_shutdown(self, now: float) -> None:
-        """Graceful shutdown: finish in-flight work, take no new requests, then close."""
-        self._protocol.start_shutdown(now)
+    def start_shutdown(self, now: float, *, restart: bool = False) -> None:
+        """Graceful shutdown: finish in-flight work, take no new requests, then close.
+
+        WebSockets are closed with 1001 (going away), or 1012 (service restart) when
+        ``restart`` says the server is being replaced rather than stopped.
+        """
+        self._protocol.start_shutdown(now, restart=restart)
 
     def handle_timeout(self, now: float) -> None:
         """Fire whatever timer is due at ``now``; a no-op before ``next_deadline``."""

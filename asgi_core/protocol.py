@@ -16,6 +16,7 @@ from .headers import Headers, add_server_headers
 from .httpdate import DateHeader
 from .scope import ConnectionInfo
 from .timers import Deadlines, Timer
+from .websocket import GOING_AWAY, SERVICE_RESTART
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,12 @@ class ProtocolBase:
         self.closed = False
         self._deadlines = Deadlines(config)
         self._deadlines.start(Timer.KEEP_ALIVE, now)
+
+    @staticmethod
+    def _shutdown_close(restart: bool) -> tuple[int, str]:
+        """The close code and reason a shutdown gives open WebSockets."""
+        return (SERVICE_RESTART, "server restarting") if restart else (
+            GOING_AWAY, "server shutting down")  # fmt: skip
 
     @property
     def deadline(self) -> float | None:

@@ -30,9 +30,10 @@ from .headers import TOKEN, Headers, check_headers, check_status
 from .scope import ConnectionInfo
 from .timers import Deadlines, Timer
 
-# Close codes (RFC 6455 section 7.4.1).
+# Close codes (RFC 6455 section 7.4.1, and the IANA registry of section 11.7 for 1012).
 NORMAL = 1000
 GOING_AWAY = 1001
+SERVICE_RESTART = 1012
 NO_STATUS = 1005
 ABNORMAL = 1006
 MESSAGE_TOO_BIG = 1009

@@ -24,9 +24,9 @@ from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifecycle import AppCalls, log_cut, log_draining, log_waiting
 from .lifespan import LifespanFailure, LifespanRunner
 from .logs import logger
-from .run import SHUTDOWN_SIGNALS, OnReady, ShutdownSignals, report_ready, use_uvloop
+from .run import PROGRAM_SIGNALS, OnReady, ProgramSignals, report_ready, use_uvloop
 from .sockets import Listening, as_listening, close_listeners, open_listeners, socket_address
-from .tls import ServerTLS, TLSEngine
+from .tls import ServerTLS, TLSEngine, watch_certificates
 
 T = TypeVar("T")
 
@@ -402,10 +402,12 @@ async def _serve_started(
         date_timer = loop.call_later(1.0, tick)
 
     tick()
+    stop_watch = watch_certificates(tls, config)
     try:
         report_ready(on_ready, listening)
         await asyncio.Future()  # until cancelled
     finally:
+        stop_watch()
         hurry = await _drain(server)
         server.stopping = True
         await _stop_accepting(server.loop, listeners)
@@ -505,8 +507,8 @@ async def _serve_until_signal(
 ) -> None:
     loop = asyncio.get_running_loop()
     serving = loop.create_task(serve(app, config, listeners=listeners))
-    signals = ShutdownSignals(serving.cancel)
-    for signum in SHUTDOWN_SIGNALS:
+    signals = ProgramSignals(serving.cancel)
+    for signum in PROGRAM_SIGNALS:
         loop.add_signal_handler(signum, signals, signum)
     try:
         await serving
@@ -514,5 +516,5 @@ async def _serve_until_signal(
         if not signals.received:
             raise
     finally:
-        for signum in SHUTDOWN_SIGNALS:
+        for signum in PROGRAM_SIGNALS:
             loop.remove_signal_handler(signum)

@@ -174,6 +174,13 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
                 name="--ciphers",
             ),
             Flag("tls_handshake_timeout", "seconds a client has to finish the TLS handshake"),
+            Flag(
+                "ssl_reload_interval",
+                "seconds between checks of the certificate files: a change reloads them for new "
+                "handshakes (SIGHUP always does); 0: off",
+                zero_is_off=True,
+                parse=float,
+            ),
         ),
     ),
     (

@@ -69,6 +69,9 @@ class ServerConfig:
     ssl_ciphers: str | None = None
     #: Seconds a new connection has to finish its TLS handshake before it is closed.
     tls_handshake_timeout: float = 10.0
+    #: Seconds between checks of the certificate files; a change reloads them (None: only
+    #: SIGHUP reloads them).
+    ssl_reload_interval: float | None = None
     #: Worker processes; more than 1 runs a supervisor (backends/supervisor.py) that forks them.
     workers: int = 1
     #: A worker that has served this many requests drains and is replaced (None: never).
@@ -151,10 +154,17 @@ class ServerConfig:
         timeout = self.tls_handshake_timeout
         if not math.isfinite(timeout) or timeout <= 0:
             raise ConfigError(f"tls_handshake_timeout must be > 0, not {timeout!r}")
+        interval = self.ssl_reload_interval
+        if interval is not None and (
+            not isinstance(interval, (int, float)) or not math.isfinite(interval) or interval <= 0
+        ):
+            raise ConfigError(f"ssl_reload_interval must be seconds > 0, not {interval!r}")
         if self.ssl_ciphers is not None and not self.ssl_ciphers.strip():
             raise ConfigError("ssl_ciphers must not be empty")
         if self.ssl_certfile is None:
-            for name in ("ssl_keyfile", "ssl_keyfile_password", "ssl_ca_certs", "ssl_ciphers"):
+            needs_cert = ("ssl_keyfile", "ssl_keyfile_password", "ssl_ca_certs", "ssl_ciphers",
+                          "ssl_reload_interval")  # fmt: skip
+            for name in needs_cert:
                 if getattr(self, name) is not None:
                     raise ConfigError(f"{name} needs ssl_certfile (the server's certificate)")
             if self.ssl_cert_reqs != "none":

@@ -16,6 +16,7 @@ from asgi_core.connection import ServerConnection
 from asgi_core.errors import ClientDisconnected
 from asgi_core.events import AppReceive, CloseConnection, Event, SendAllowed, StreamStarted
 
+from .lifecycle import restarting
 from .logs import log_access, log_app_error
 
 if TYPE_CHECKING:
@@ -268,8 +269,9 @@ class DriverConnection:
                 stream.send_waiter.set()
 
     def shutdown(self) -> None:
-        """Graceful shutdown: no new requests; close once in-flight responses are done."""
-        self.core.start_shutdown(self.now())
+        """Graceful shutdown: no new requests; close once in-flight responses are done
+        (WebSockets get 1012 when the process is being replaced)."""
+        self.core.start_shutdown(self.now(), restart=restarting())
         self.pump()
 
     async def run_app(self, stream: AppStream) -> None:

@@ -96,6 +96,20 @@ async def _over_capacity(scope: dict[str, Any], receive: Any, send: Any) -> None
         await send({"type": "http.response.body", "body": body})
 
 
+_restart = False
+
+
+def announce_restart() -> None:
+    """This process is being replaced (``RESTART_SIGNAL``), not stopped: its shutdown closes
+    WebSockets with 1012 (service restart) rather than 1001 (going away)."""
+    global _restart
+    _restart = True
+
+
+def restarting() -> bool:
+    return _restart
+
+
 def _count(number: int, word: str) -> str:
     return f"{number} {word}" if number == 1 else f"{number} {word}s"
 

@@ -10,13 +10,19 @@ from typing import Any
 
 from .config import ServerConfig
 from .driver import ASGIApp
+from .lifecycle import announce_restart
 from .logs import logger
 from .sockets import Listening, raise_open_file_limit
+from .tls import reload_certificates
 
 Address = tuple[str, int]
 OnReady = Callable[[list[Address]], object]
 
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: What a supervisor sends a worker it replaces: drain as on SIGTERM, WebSockets get 1012.
+RESTART_SIGNAL = signal.SIGUSR2
+#: Every signal the program handles: those, and SIGHUP (reload the TLS certificates).
+PROGRAM_SIGNALS = (*SHUTDOWN_SIGNALS, RESTART_SIGNAL, signal.SIGHUP)
 
 
 def report_ready(on_ready: OnReady | None, listeners: list[Listening]) -> list[Address]:
@@ -33,11 +39,13 @@ def report_ready(on_ready: OnReady | None, listeners: list[Listening]) -> list[A
     return addresses
 
 
-class ShutdownSignals:
-    """The first SIGINT/SIGTERM shuts down gracefully; the next one stops at once.
+class ProgramSignals:
+    """The first SIGINT/SIGTERM shuts down gracefully; the next one stops at once. SIGUSR2
+    (``RESTART_SIGNAL``) shuts down the same way for a restart; SIGHUP reloads the TLS
+    certificates and the server goes on.
 
-    Both are done by cancelling the serving task: ``serve()`` turns its first cancellation
-    into a graceful shutdown, and a second one cuts the graceful wait short.
+    Shutdowns cancel the serving task: ``serve()`` turns its first cancellation into a
+    graceful shutdown, and a second one cuts the graceful wait short.
     """
 
     def __init__(self, cancel_serving: Callable[[], object]) -> None:
@@ -46,8 +54,14 @@ class ShutdownSignals:
 
     def __call__(self, signum: int) -> None:
         name = signal.Signals(signum).name
+        if signum == signal.SIGHUP:
+            reload_certificates()
+            return
         if self.received:
             logger.warning("%s received again: closing every connection now", name)
+        elif signum == RESTART_SIGNAL:
+            announce_restart()
+            logger.info("%s received: shutting down gracefully for a restart", name)
         else:
             logger.info("%s received: shutting down gracefully", name)
         self.received = True

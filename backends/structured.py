@@ -24,10 +24,10 @@ from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifecycle import AppCalls, log_cut, log_draining, log_waiting
 from .lifespan import LifespanRunner
 from .logs import logger
-from .run import SHUTDOWN_SIGNALS, Address, OnReady, ShutdownSignals, report_ready
+from .run import PROGRAM_SIGNALS, Address, OnReady, ProgramSignals, report_ready
 from .runtime import CancelScope, Event, Listener, Runtime, Stream, TaskGroup, TaskStatus
 from .sockets import Listening, as_listening, close_listeners, open_listeners, socket_address
-from .tls import ServerTLS, TLSStream
+from .tls import ServerTLS, TLSStream, watch_certificates
 
 T = TypeVar("T")
 
@@ -373,9 +373,11 @@ async def _serve_started(
             group.start_soon(_accept_loop, runtime, listener, server, group, uses_tls)
         group.start_soon(_tick_date, runtime, server)
         task_status.started(report_ready(on_ready, listening))
+        stop_watch = watch_certificates(tls, config)
         try:
             await runtime.sleep_forever()
         finally:
+            stop_watch()
             with runtime.cancel_scope(shield=True):
                 hurry = await _drain(server, stop_now)
                 server.stopping = True
@@ -475,10 +477,10 @@ async def serve_until_signal(
     stop_now = runtime.event()
     serving = runtime.cancel_scope()
     failure: Exception | None = None
-    signals = ShutdownSignals(lambda: stop_now.set() if serving.cancel_called else serving.cancel())
+    signals = ProgramSignals(lambda: stop_now.set() if serving.cancel_called else serving.cancel())
 
     async def watch_signals() -> None:
-        with runtime.open_signal_receiver(*SHUTDOWN_SIGNALS) as received:
+        with runtime.open_signal_receiver(*PROGRAM_SIGNALS) as received:
             async for signum in received:
                 signals(signum)
 

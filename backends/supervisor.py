@@ -35,6 +35,7 @@ from .config import ServerConfig
 from .driver import ASGIApp
 from .importer import AppImportError
 from .logs import logger
+from .run import RESTART_SIGNAL
 from .sockets import Listening, close_listeners, open_listeners
 from .worker import (
     DRAINING,
@@ -203,7 +204,7 @@ class Supervisor:
             logger.info("worker %d is serving", worker.pid)
             old = worker.replaces
             if old is not None and old.pid in self.workers:
-                self._stop(old)
+                self._stop(old, restart=True)
         elif status == DRAINING:
             worker.stopping = worker.recycling = True
 
@@ -218,7 +219,7 @@ class Supervisor:
         del self.workers[worker.pid]
         os.close(worker.status)
         code = os.waitstatus_to_exitcode(status)
-        expected = worker.stopping and code in (0, EXIT_RECYCLE, -signal.SIGTERM)
+        expected = worker.stopping and code in (0, EXIT_RECYCLE, -signal.SIGTERM, -RESTART_SIGNAL)
         _log_exit(worker, code, expected)
         old = worker.replaces
         if old is not None and old.replaced_by is worker:  # it died before it served
@@ -274,10 +275,12 @@ class Supervisor:
                 old.replaced_by = self._spawn(replaces=old)
                 return
 
-    def _stop(self, worker: Worker) -> None:
+    def _stop(self, worker: Worker, *, restart: bool = False) -> None:
+        """Drain ``worker``; one being replaced is told so (``RESTART_SIGNAL``: its WebSockets
+        close with 1012, service restart, rather than 1001)."""
         if not worker.stopping:
             worker.stopping = True
-            _kill(worker.pid, signal.SIGTERM)
+            _kill(worker.pid, RESTART_SIGNAL if restart else signal.SIGTERM)
 
     def _shut_down(self, signame: str | None) -> None:
         if self.stopping:

@@ -8,10 +8,12 @@ handshake chose, and the dict asgiref's specs/tls.rst describes.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import ssl
+import threading
+import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 from asgi_core import connection as core_connection
@@ -19,6 +21,7 @@ from asgi_core.errors import ConfigError
 
 from .config import ServerConfig
 from .driver import Waiter
+from .logs import logger
 from .runtime import Stream
 
 #: TLS 1.2 suites: ephemeral key exchange and AEAD only, as RFC 9113 section 9.2.2 asks of
@@ -57,29 +60,79 @@ SSLConnection = ssl.SSLObject | ssl.SSLSocket
 Subject = Sequence[Sequence[tuple[str, str]]]
 
 
-@dataclass(frozen=True, slots=True)
 class ServerTLS:
-    """A server's TLS: the context every handshake uses and what each ``tls`` dict repeats."""
+    """A server's TLS: the context every handshake uses and what each ``tls`` dict repeats.
 
-    context: ssl.SSLContext
-    #: The server's certificate as PEM (the first one in the certificate file).
-    server_cert: str | None
-    #: OpenSSL cipher names to their 16-bit TLS cipher suite numbers.
-    cipher_suites: dict[str, int]
-    handshake_timeout: float
+    ``reload()`` (on SIGHUP, or when ``ssl_reload_interval`` sees the files change) swaps in a
+    context made from the files as they are now: new handshakes use it, open connections keep
+    theirs, and a broken new certificate is logged while the old one stays.
+    """
+
+    __slots__ = ("__weakref__", "cipher_suites", "config", "context", "handshake_timeout",
+                 "server_cert")  # fmt: skip
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.handshake_timeout = config.tls_handshake_timeout
+        self._load()
+        _SERVED.add(self)
+
+    def _load(self) -> None:
+        config = self.config
+        assert config.ssl_certfile is not None
+        context = create_context(config)
+        #: The server's certificate as PEM (the first one in the certificate file).
+        self.server_cert: str | None = _first_certificate(config.ssl_certfile)
+        #: OpenSSL cipher names to their 16-bit TLS cipher suite numbers.
+        self.cipher_suites = {c["name"]: c["id"] & 0xFFFF for c in context.get_ciphers()}
+        self.context = context
 
     @classmethod
     def from_config(cls, config: ServerConfig) -> ServerTLS | None:
         """The TLS of ``config``, or None without a certificate; ConfigError names a bad file."""
         if config.ssl_certfile is None:
             return None
-        context = create_context(config)
-        return cls(
-            context=context,
-            server_cert=_first_certificate(config.ssl_certfile),
-            cipher_suites={c["name"]: c["id"] & 0xFFFF for c in context.get_ciphers()},
-            handshake_timeout=config.tls_handshake_timeout,
-        )
+        return cls(config)
+
+    def reload(self) -> bool:
+        """Load the certificate files again; False (logged) keeps the current ones."""
+        try:
+            self._load()
+        except ConfigError as exc:
+            logger.error("TLS certificates not reloaded, the current ones stay: %s", exc)
+            return False
+        logger.info("TLS certificates reloaded from %s", self.config.ssl_certfile)
+        return True
+
+    def files_state(self) -> tuple[tuple[int, int, int], ...]:
+        """What ``ssl_reload_interval`` compares: each file's inode, size and mtime."""
+        config = self.config
+        states = []
+        for path in (config.ssl_certfile, config.ssl_keyfile, config.ssl_ca_certs):
+            if path is not None:
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    states.append((0, 0, 0))
+                else:
+                    states.append((info.st_ino, info.st_size, info.st_mtime_ns))
+        return tuple(states)
+
+    def watch(self, interval: float) -> Callable[[], None]:
+        """Reload whenever the files change, checked every ``interval`` seconds in a thread
+        (so on every backend alike); returns the function that stops the watch."""
+        stop = threading.Event()
+
+        def run() -> None:
+            seen = self.files_state()
+            while not stop.wait(interval):
+                now = self.files_state()
+                if now != seen:
+                    seen = now
+                    self.reload()
+
+        threading.Thread(target=run, name="asgi-core TLS watch", daemon=True).start()
+        return stop.set
 
     def alpn(self, conn: SSLConnection) -> str:
         """The protocol the handshake chose; a client that offered none speaks HTTP/1.1."""
@@ -101,6 +154,26 @@ class ServerTLS:
             "tls_version": None if version is None else TLS_VERSIONS.get(version),
             "cipher_suite": None if cipher is None else self.cipher_suites.get(cipher[0]),
         }
+
+
+#: Every ServerTLS in use, for ``reload_certificates``.
+_SERVED: weakref.WeakSet[ServerTLS] = weakref.WeakSet()
+
+
+def watch_certificates(tls: ServerTLS | None, config: ServerConfig) -> Callable[[], None]:
+    """Start ``ssl_reload_interval``'s watch, if asked for; returns what stops it."""
+    if tls is None or config.ssl_reload_interval is None:
+        return lambda: None
+    return tls.watch(config.ssl_reload_interval)
+
+
+def reload_certificates() -> None:
+    """SIGHUP: every server of this process reloads its TLS certificates."""
+    served = list(_SERVED)
+    if not served:
+        logger.info("SIGHUP received: no TLS certificates to reload (--workers replaces workers)")
+    for tls in served:
+        tls.reload()
 
 
 def create_context(config: ServerConfig) -> ssl.SSLContext:

@@ -142,13 +142,13 @@ class HTTP11Connection(ProtocolBase):
             stream.finish()
             self._update_timer()
 
-    def start_shutdown(self, now: float) -> None:
+    def start_shutdown(self, now: float, *, restart: bool = False) -> None:
         self._now = now
         self._shutting_down = True
         ws = self._websocket
         if ws is not None:
             if ws.open:
-                ws.close(1001, "server shutting down")  # RFC 6455 section 7.4.1: going away
+                ws.close(*self._shutdown_close(restart))  # RFC 6455 section 7.4.1
             return
         # Between requests the connection closes now, unless a request is on its way: its head
         # is partly here, or the connection has not sent its first one yet (it was accepted to

@@ -226,7 +226,7 @@ class HTTP2Connection(ProtocolBase):
             else:
                 out.stop_request = True
 
-    def start_shutdown(self, now: float) -> None:
+    def start_shutdown(self, now: float, *, restart: bool = False) -> None:
         self._now = now
         if self.closed or self._goaway_sent:
             return
@@ -235,7 +235,7 @@ class HTTP2Connection(ProtocolBase):
         self._out += goaway_frame(self._last_stream_id, ErrorCodes.NO_ERROR)
         for record in list(self._streams.values()):
             if record.websocket is not None:
-                record.websocket.close(1001, "server shutting down")
+                record.websocket.close(*self._shutdown_close(restart))
         self._send_pending()
         self._after(now)
 
