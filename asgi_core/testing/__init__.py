@@ -12,16 +12,42 @@ Unlike the rest of ``asgi_core`` this package runs apps, so it uses anyio and th
 shared code; nothing in the core imports it.
 """
 
-from .client import (
-    AppError,
-    AppHung,
-    ASGIClient,
-    Response,
-    WebSocketClosed,
-    WebSocketDenied,
-    WebSocketSession,
-)
-from .sync import SyncASGIClient, SyncWebSocketSession
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import (
+        AppError,
+        AppHung,
+        ASGIClient,
+        Response,
+        WebSocketClosed,
+        WebSocketDenied,
+        WebSocketSession,
+    )
+    from .sync import SyncASGIClient, SyncWebSocketSession
+
+#: Where each name lives: imported on first use, so that ``asgi_core.testing.apps`` (the
+#: example apps benchmarks serve) loads no client, anyio or driver.
+_HOMES = {
+    "AppError": "client",
+    "AppHung": "client",
+    "ASGIClient": "client",
+    "Response": "client",
+    "WebSocketClosed": "client",
+    "WebSocketDenied": "client",
+    "WebSocketSession": "client",
+    "SyncASGIClient": "sync",
+    "SyncWebSocketSession": "sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{home}"), name)
+
 
 __all__ = [
     "ASGIClient",
