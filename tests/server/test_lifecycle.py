@@ -122,3 +122,35 @@ def test_bad_lifecycle_options_are_one_line_and_exit_2() -> None:
         server = ServerProcess(APP + "slow", *args).start(wait_ready=False)
         assert server.wait() == 2
         assert server.output().count("\n") == 1, server.output()
+
+
+def test_requests_go_on_through_the_drain(cli_backend: list[str]) -> None:
+    """A client loop on fresh connections sees no failed request while the server drains."""
+    args = [APP + "slow", "--port", "0", "--shutdown-delay", "2", "--health-path", "/healthz"]
+    failures: list[BaseException] = []
+    served = 0
+    done = threading.Event()
+    with ServerProcess(*cli_backend, *args) as server:
+        base = f"http://127.0.0.1:{server.port}"
+
+        def loop() -> None:
+            nonlocal served
+            while not done.is_set():
+                try:
+                    assert httpx.get(base + "/", timeout=10).text == "done"
+                    served += 1
+                except BaseException as exc:  # every failure is the test's finding
+                    failures.append(exc)
+
+        client = threading.Thread(target=loop)
+        client.start()
+        time.sleep(0.2)
+        server.signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while httpx.get(base + "/healthz", timeout=10).status_code != 503:
+            assert time.monotonic() < deadline
+        time.sleep(0.5)  # well inside the 2 s drain
+        done.set()
+        client.join(10)
+        assert server.wait() == 0
+    assert failures == [] and served > 0
