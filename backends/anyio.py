@@ -133,11 +133,15 @@ async def serve(
 
 
 def run(
-    app: ASGIApp, config: ServerConfig, *, listeners: Sequence[Listening] | None = None
+    app: ASGIApp,
+    config: ServerConfig,
+    *,
+    listeners: Sequence[Listening] | None = None,
+    on_ready: OnReady | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
     if config.loop == "trio":
-        anyio.run(serve_until_signal, RUNTIME, app, config, listeners, backend="trio")
+        anyio.run(serve_until_signal, RUNTIME, app, config, listeners, on_ready, backend="trio")
     else:
         anyio.run(
             serve_until_signal,
@@ -145,6 +149,7 @@ def run(
             app,
             config,
             listeners,
+            on_ready,
             backend="asyncio",
             backend_options={"use_uvloop": use_uvloop(config)},
         )

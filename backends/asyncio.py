@@ -484,7 +484,11 @@ def _factory(server: _Server, tls: ServerTLS | None) -> Callable[[], _Connection
 
 
 def run(
-    app: ASGIApp, config: ServerConfig, *, listeners: Sequence[Listening] | None = None
+    app: ASGIApp,
+    config: ServerConfig,
+    *,
+    listeners: Sequence[Listening] | None = None,
+    on_ready: OnReady | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
     loop: asyncio.AbstractEventLoop
@@ -496,17 +500,20 @@ def run(
         loop = asyncio.new_event_loop()
     try:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(_serve_until_signal(app, config, listeners))
+        loop.run_until_complete(_serve_until_signal(app, config, listeners, on_ready))
     finally:
         asyncio.set_event_loop(None)
         loop.close()
 
 
 async def _serve_until_signal(
-    app: ASGIApp, config: ServerConfig, listeners: Sequence[Listening] | None
+    app: ASGIApp,
+    config: ServerConfig,
+    listeners: Sequence[Listening] | None,
+    on_ready: OnReady | None,
 ) -> None:
     loop = asyncio.get_running_loop()
-    serving = loop.create_task(serve(app, config, listeners=listeners))
+    serving = loop.create_task(serve(app, config, listeners=listeners, on_ready=on_ready))
     signals = ProgramSignals(serving.cancel)
     for signum in PROGRAM_SIGNALS:
         loop.add_signal_handler(signum, signals, signum)

@@ -33,7 +33,7 @@ from asgi_core.config import Config
 from .config import CertReqs, ServerConfig
 from .logs import access_logger, logger
 from .sockets import Listening, describe
-from .worker import EXIT_BAD_INPUT, InLoop, ReadyWatch, RequestBudget, drain_now, watch_parent
+from .worker import EXIT_BAD_INPUT, InLoop, RequestBudget, drain_now, watch_parent
 
 _CERT_REQS: dict[int, CertReqs] = {0: "none", 1: "optional", 2: "required"}
 
@@ -66,12 +66,11 @@ class AsyncioWorker(Worker):  # type: ignore[misc]
         app: Any = self.wsgi
         if self.max_requests < sys.maxsize:
             app = RequestBudget(app, self.max_requests, self._spent)
-        ReadyWatch(self._beat).install()
         watch_parent(self.ppid)
         listeners = [Listening(s.sock, self.cfg.is_ssl, describe(s.sock, self.cfg.is_ssl))
                      for s in self.sockets]  # fmt: skip
         self.notify()
-        code = serve_worker(app, self.config, listeners)
+        code = serve_worker(app, self.config, listeners, self._beat)
         if code:  # it could not start: tell the arbiter (it halts rather than loop)
             sys.exit(
                 Arbiter.WORKER_BOOT_ERROR if code != EXIT_BAD_INPUT else Arbiter.APP_LOAD_ERROR

@@ -93,11 +93,18 @@ def use_uvloop(config: ServerConfig) -> bool:
     return config.loop == "uvloop"
 
 
-def run(app: ASGIApp, config: ServerConfig, *, listeners: list[Listening] | None = None) -> None:
+def run(
+    app: ASGIApp,
+    config: ServerConfig,
+    *,
+    listeners: list[Listening] | None = None,
+    on_ready: OnReady | None = None,
+) -> None:
     """Serve with the configured backend until SIGINT or SIGTERM (the CLI's entry point).
 
     Without ``listeners`` the server opens the sockets the configuration names once the
     lifespan startup is done (as uvicorn does); a supervisor passes the ones it opened.
+    ``on_ready`` is called from inside the serving loop once the listeners accept.
     """
     raise_open_file_limit()
     if config.backend == "trio" or config.loop == "trio":
@@ -105,4 +112,4 @@ def run(app: ASGIApp, config: ServerConfig, *, listeners: list[Listening] | None
     if config.loop == "uvloop":
         require("uvloop", "uvloop")
     backend: Any = import_module(f"{__package__}.{config.backend}")
-    backend.run(app, config, listeners=listeners)
+    backend.run(app, config, listeners=listeners, on_ready=on_ready)

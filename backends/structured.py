@@ -472,6 +472,7 @@ async def serve_until_signal(
     app: ASGIApp,
     config: ServerConfig,
     listeners: Sequence[Listening] | None = None,
+    on_ready: OnReady | None = None,
 ) -> None:
     """The CLI's server: the first SIGINT/SIGTERM shuts down gracefully, a second at once."""
     stop_now = runtime.event()
@@ -492,7 +493,7 @@ async def serve_until_signal(
                     runtime,
                     app,
                     config,
-                    on_ready=None,
+                    on_ready=on_ready,
                     task_status=_IgnoreStatus(),
                     stop_now=stop_now,
                     listeners=listeners,

@@ -42,7 +42,6 @@ from .worker import (
     EXIT_BAD_INPUT,
     EXIT_RECYCLE,
     READY,
-    ReadyWatch,
     RequestBudget,
     drain_now,
     serve_worker,
@@ -370,8 +369,8 @@ def _worker_main(
             drain_now()
 
         app = budget = RequestBudget(app, limit, spent)
-    ReadyWatch(lambda _: os.write(status, READY)).install()
-    code = serve_worker(app, _one_process(config), listeners)
+    ready = lambda _: os.write(status, READY)  # noqa: E731
+    code = serve_worker(app, _one_process(config), listeners, ready)
     return EXIT_RECYCLE if code == 0 and budget is not None and budget.spent else code
 
 

@@ -93,7 +93,11 @@ async def serve(
 
 
 def run(
-    app: ASGIApp, config: ServerConfig, *, listeners: Sequence[Listening] | None = None
+    app: ASGIApp,
+    config: ServerConfig,
+    *,
+    listeners: Sequence[Listening] | None = None,
+    on_ready: OnReady | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
-    trio.run(serve_until_signal, RUNTIME, app, config, listeners)
+    trio.run(serve_until_signal, RUNTIME, app, config, listeners, on_ready)

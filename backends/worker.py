@@ -1,13 +1,13 @@
 """What a worker process needs besides the driver: readiness, a request budget, a parent watch.
 
 Shared by the supervisor's workers (backends/supervisor.py) and the gunicorn worker class
-(backends/gunicorn.py). Nothing here knows a protocol; it wraps the app and watches the log.
+(backends/gunicorn.py). Nothing here knows a protocol: it wraps the app, and hears of readiness
+from the driver's ``on_ready``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import select
 import signal
@@ -38,43 +38,6 @@ READY = b"R"
 DRAINING = b"D"
 
 InLoop = Callable[[Callable[[], object]], None]
-
-
-class ReadyWatch(logging.Handler):
-    """Calls ``on_ready(in_loop)`` once the server logs its first "Serving on" line.
-
-    That line is the readiness contract the asgi-core command already keeps (tests and scripts
-    read it); the driver logs it from inside its event loop once its listeners accept, so the
-    watch also captures ``in_loop``, a thread-safe way to run a callback in that loop (the
-    gunicorn heartbeat uses it: a blocked loop then misses its heartbeats, as it should).
-    It lifts the ``asgi_core`` logger to INFO while it waits (its handlers keep their level),
-    and puts everything back once the line is seen.
-    """
-
-    def __init__(self, on_ready: Callable[[InLoop], object]) -> None:
-        super().__init__(logging.INFO)
-        self.on_ready = on_ready
-        self._level = logger.level
-        self._handler_levels = [(handler, handler.level) for handler in logger.handlers]
-
-    def install(self) -> ReadyWatch:
-        if logger.getEffectiveLevel() > logging.INFO:
-            for handler, _ in self._handler_levels:
-                handler.setLevel(max(handler.level, logger.getEffectiveLevel()))
-            logger.setLevel(logging.INFO)
-        logger.addHandler(self)
-        return self
-
-    def uninstall(self) -> None:
-        logger.removeHandler(self)
-        logger.setLevel(self._level)
-        for handler, level in self._handler_levels:
-            handler.setLevel(level)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.msg, str) and record.msg.startswith("Serving on"):
-            self.uninstall()
-            self.on_ready(_in_this_loop())
 
 
 def _in_this_loop() -> InLoop:
@@ -149,17 +112,23 @@ def watch_parent(parent: int, lifeline: int | None = None) -> None:
 
 
 def serve_worker(
-    app: ASGIApp, config: ServerConfig, listeners: list[Listening] | None = None
+    app: ASGIApp,
+    config: ServerConfig,
+    listeners: list[Listening] | None = None,
+    on_ready: Callable[[InLoop], object] | None = None,
 ) -> int:
     """Run the configured backend on ``listeners`` until it stops; the exit status it earns.
 
     The statuses are the asgi-core command's, with each failure reported in one line.
+    ``on_ready`` gets, from inside the serving loop once it accepts, a thread-safe way to run
+    a callback in that loop (the gunicorn heartbeat uses it).
     """
     from .lifespan import LifespanFailure
     from .run import BackendUnavailable, run
 
+    ready = None if on_ready is None else (lambda _: on_ready(_in_this_loop()))
     try:
-        run(app, config, listeners=listeners)
+        run(app, config, listeners=listeners, on_ready=ready)
     except (AppImportError, BackendUnavailable, ConfigError) as exc:
         print(f"asgi-core: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
