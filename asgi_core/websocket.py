@@ -336,7 +336,8 @@ class WebSocketStream:
                 deadlines.cancel(WS_PING, stream_id)  # no keepalive for a closing WebSocket
                 return
             self._send_frame(Ping(payload=b"asgi-core"))
-            deadlines.start(WS_PONG, now, stream_id)
+            if self._config.ws_ping_timeout:  # None (0 on the command line): no timeout
+                deadlines.start(WS_PONG, now, stream_id)
             self._start_pings(now)
 
     def close(self, code: int, reason: str) -> None:

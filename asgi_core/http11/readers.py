@@ -23,6 +23,9 @@ from ..headers import Headers
 
 # RFC 9112 section 6.3: a repeated or list-valued Content-Length is refused, not merged.
 _CONTENT_LENGTH_LINE = re.compile(rb"\ncontent-length[ \t]*:([^\r\n]*)", re.IGNORECASE)
+#: The empty line that ends a head: CRLF, or a bare LF, which RFC 9112 section 2.2 lets a
+#: recipient accept as a line terminator (as h11 does).
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
 
 
 @dataclass(slots=True)
@@ -131,8 +134,9 @@ class H11Reader:
         method = request.method
         if not request.http_version.startswith(b"1."):
             raise BadRequest(505, method)  # RFC 9110 section 15.6.6
-        end = head.find(b"\r\n\r\n")
-        if end < 0 or end + 4 > self._max_head:
+        found = _HEAD_END.search(head)
+        end = found.start() if found is not None else -1
+        if found is None or found.end() > self._max_head:
             # h11 only bounds an incomplete head; one that arrived whole is measured here.
             raise BadRequest(431, method)
         if head.find(b"\n ", 0, end) >= 0 or head.find(b"\n\t", 0, end) >= 0:

@@ -119,3 +119,12 @@ def test_input_after_close_is_ignored() -> None:
     before = bytes(h.output)
     h.feed(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     assert bytes(h.output) == before and h.stream_ids == []
+
+
+def test_a_head_with_bare_lf_line_endings_is_served() -> None:
+    """RFC 9112 section 2.2: a recipient MAY recognize a single LF as a line terminator; h11
+    does, and the whole-head size check no longer mistakes such a head for an endless one
+    (it answered 431)."""
+    h = Harness().feed(b"GET /lf HTTP/1.1\nHost: example\n\n")
+    assert h.scopes[1]["path"] == "/lf"
+    assert h.output == b""

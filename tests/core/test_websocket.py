@@ -304,3 +304,14 @@ def test_invalid_accept_answers_500_and_raises() -> None:
         h.send(1, {**ACCEPT, "headers": [(b"x", b"a\r\nb")]})
     (rejection, *_) = peer.events()
     assert rejection.status_code == 500
+
+
+def test_no_ping_timeout_keeps_pinging_without_closing() -> None:
+    """``ws_ping_timeout`` None (``--ws-ping-timeout 0``) turns the timeout off, as the README
+    says: an unanswered ping closes nothing (it used to close 1011 at the first ping)."""
+    h, peer = opened(Config(ws_ping_interval=10.0, ws_ping_timeout=None))
+    h.advance(10)
+    assert isinstance(peer.events()[0], Ping)
+    h.advance(25)  # two more pings, none answered
+    assert not h.closed
+    assert all(isinstance(event, Ping) for event in peer.events())
