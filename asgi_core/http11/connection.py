@@ -216,6 +216,7 @@ class HTTP11Connection(ProtocolBase):
             elif event is END_OF_REQUEST:
                 self._on_end_of_request()
             elif event is NEED_DATA:
+                self._check_announced()
                 return
             elif event is PAUSED:
                 self._paused = True
@@ -300,7 +301,8 @@ class HTTP11Connection(ProtocolBase):
             return
         self._body_received += len(data)
         limit = self._config.max_request_body_size
-        if limit is not None and self._body_received > limit:
+        # A chunk announced larger than the limit still allows is refused before it is read.
+        if limit is not None and self._body_received + self._reader.announced > limit:
             self._error_response(413)
             return
         stream.feed_body(data)
@@ -308,6 +310,14 @@ class HTTP11Connection(ProtocolBase):
             self._deadlines.cancel(REQUEST_BODY)  # progress: the body timer starts again
             if stream.response_complete:
                 self._deadlines.start(REQUEST_BODY, self._now)
+
+    def _check_announced(self) -> None:
+        """RFC 9112 section 7.1: a chunk that would take the body past
+        ``max_request_body_size`` gets 413 at its size line, not after its data."""
+        limit = self._config.max_request_body_size
+        announced = self._reader.announced
+        if announced and limit is not None and self._body_received + announced > limit:
+            self._error_response(413)
 
     def _on_end_of_request(self) -> None:
         stream = self._stream

@@ -20,6 +20,11 @@ from typing import Protocol
 import h11
 
 from ..headers import Headers
+from .h11_internals import pending_chunk_size
+
+#: The largest chunk size taken (RFC 9112 section 7.1: a recipient must anticipate large
+#: hexadecimal numbers and prevent integer overflow); past it, 400.
+MAX_CHUNK_SIZE = 2**63 - 1
 
 # RFC 9112 section 6.3: a repeated or list-valued Content-Length is refused, not merged.
 _CONTENT_LENGTH_LINE = re.compile(rb"\ncontent-length[ \t]*:([^\r\n]*)", re.IGNORECASE)
@@ -83,6 +88,10 @@ class RequestReader(Protocol):
     def reading_body(self) -> bool:
         """The current request's body is still coming."""
 
+    @property
+    def announced(self) -> int:
+        """Body bytes the framing has announced and not yet handed out (a chunk's size)."""
+
     def next_cycle(self) -> bool:
         """Start reading the next request; whether input for it is already waiting."""
 
@@ -115,8 +124,12 @@ class H11Reader:
                 400 if exc.error_status_hint == 501 else exc.error_status_hint
             ) from None
         kind = type(event)
-        if kind is h11.Data:
-            return event.data  # type: ignore[union-attr,no-any-return]
+        if kind is h11.Data or event is h11.NEED_DATA:
+            if pending_chunk_size(self._h11) > MAX_CHUNK_SIZE:
+                raise BadRequest(400)  # RFC 9112 section 7.1: an overflowing chunk size
+            if kind is h11.Data:
+                return event.data  # type: ignore[union-attr,no-any-return]
+            return NEED_DATA
         if kind is h11.Request:
             return self._checked_head(event)  # type: ignore[arg-type]
         if kind is h11.EndOfMessage:
@@ -154,6 +167,10 @@ class H11Reader:
     @property
     def trailing(self) -> bytes:
         return bytes(self._h11.trailing_data[0])
+
+    @property
+    def announced(self) -> int:
+        return pending_chunk_size(self._h11)
 
     @property
     def reading_body(self) -> bool:

@@ -105,3 +105,24 @@ def test_unread_body_is_drained_after_the_response_and_the_connection_kept() -> 
     h.feed(b"56789GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
     assert h.stream_ids == [1, 3]
     assert not h.closed
+
+
+CHUNKED_HEAD = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+def test_an_overflowing_chunk_size_gets_400_and_close() -> None:
+    """RFC 9112 section 7.1: a recipient "MUST anticipate potentially large hexadecimal
+    numerals and prevent parsing errors due to integer conversion overflows". A size past
+    2**63-1 is refused (it used to get no answer while the connection waited for its data)."""
+    h = Harness().feed(CHUNKED_HEAD + b"f" * 20 + b"\r\n")
+    assert h.final_responses()[0].status == 400
+    assert h.closed
+
+
+def test_a_chunk_past_the_body_limit_gets_413_at_its_size_line() -> None:
+    """The announced size is checked against what max_request_body_size still allows before
+    any of the chunk's data is read."""
+    h = Harness(Config(max_request_body_size=1000)).feed(CHUNKED_HEAD + b"100\r\n" + b"x" * 256)
+    h.feed(b"\r\n1000\r\n")  # 256 read, 4096 announced: over the 1000 allowed
+    assert h.final_responses()[0].status == 413
+    assert h.closed
