@@ -32,7 +32,7 @@ from ..headers import (
     check_headers,
     present_flags,
 )
-from ..http_stream import BODY, HEAD, START, HTTPStream
+from ..http_stream import BODY, HEAD, HTTPStream
 from ..protocol import ProtocolBase, ProtocolContext
 from ..timers import Timer
 from ..websocket import HandshakeError, WebSocketStream, open_websocket
@@ -656,7 +656,9 @@ class HTTP2Connection(ProtocolBase):
         )
 
     def _early_hint(self, stream: HTTPStream, message: Mapping[str, Any]) -> None:
-        """ASGI ``http.response.early_hint``: a 103 with Link fields (RFC 8297)."""
+        """ASGI ``http.response.early_hint``: a 103 with Link fields (RFC 8297), before or
+        after ``http.response.start`` while the final head waits for the first body (the
+        core holds it until then); ignored once that head has gone."""
         links = message.get("links")
         if not isinstance(links, Iterable) or isinstance(links, (str, bytes)):
             raise AppProtocolError("'http.response.early_hint' needs 'links', a list of bytes")
@@ -668,8 +670,10 @@ class HTTP2Connection(ProtocolBase):
             fields += checked
         if stream.disconnected:
             raise ClientDisconnected(f"stream {stream.stream_id}: the client has disconnected")
-        if stream.response_state is not START:
-            raise AppProtocolError("'http.response.early_hint' goes before 'http.response.start'")
+        if stream.response_begun:
+            # ASGI: "after the Response Start message but before the final Response Body
+            # message"; once the final head is on the wire a 103 can no longer precede it.
+            return
         if not self.closed:
             with contextlib.suppress(h2.exceptions.StreamClosedError):
                 self._h2.send_headers(stream.stream_id, fields)

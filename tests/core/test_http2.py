@@ -379,6 +379,35 @@ def test_early_hints_go_before_the_response() -> None:
     assert peer.status(sid) == 200
 
 
+def test_an_early_hint_after_the_start_goes_before_the_held_head() -> None:
+    """The ASGI extension's order: "at any time (and multiple times) after the Response Start
+    message but before the final Response Body message". The core holds the head until the
+    first body, so the 103 still precedes it (this raised AppProtocolError, a 500)."""
+    h, peer = start()
+    sid = peer.request("/")
+    h.send(sid, {"type": "http.response.start", "status": 200, "headers": []})
+    h.send(sid, {"type": "http.response.early_hint", "links": [b"</a.css>; rel=preload"]})
+    h.send(sid, {"type": "http.response.early_hint", "links": [b"</b.js>; rel=preload"]})
+    h.send(sid, {"type": "http.response.body", "body": b"page"})
+    peer.flush()
+    assert [fields[0] for fields in peer.headers[sid]] == [
+        (b":status", b"103"), (b":status", b"103"), (b":status", b"200")]  # fmt: skip
+    assert bytes(peer.data[sid]) == b"page"
+
+
+def test_an_early_hint_once_the_head_has_gone_is_ignored() -> None:
+    h, peer = start()
+    sid = peer.request("/")
+    h.send(sid, {"type": "http.response.start", "status": 200, "headers": []})
+    h.send(sid, {"type": "http.response.body", "body": b"pa", "more_body": True})
+    h.send(sid, {"type": "http.response.early_hint", "links": [b"</late.css>; rel=preload"]})
+    h.send(sid, {"type": "http.response.body", "body": b"ge"})
+    h.finish(sid)
+    peer.flush()
+    assert [fields[0] for fields in peer.headers[sid]] == [(b":status", b"200")]
+    assert bytes(peer.data[sid]) == b"page"
+
+
 def test_server_push_starts_a_new_stream_for_the_promised_request() -> None:
     """ASGI http.response.push; RFC 9113 section 8.4: PUSH_PROMISE, then the pushed
     response on a server stream, served by a new app instance."""
