@@ -207,10 +207,10 @@ class HTTPStream:
             self._violation(f"expected {_EXPECTED[state]}, got {kind!r}")
         try:
             rule(self, message)
-        except AppProtocolError as exc:
+        except AppProtocolError:
             if self.response_state is state:  # the message was refused before it took effect
-                self._violation(str(exc))
-            raise
+                self.fail()
+            raise  # the rule's own error: one traceback, not one chained to a copy
 
     def _on_start(self, message: Mapping[str, Any]) -> None:
         status = check_status(message.get("status"))

@@ -52,7 +52,7 @@ class LifespanRunner:
         self.started = True
         result = await self._ask(self.machine.startup)
         if isinstance(result, StartupFailed):
-            raise LifespanFailure(f"application startup failed: {result.message or '(no message)'}")
+            raise LifespanFailure(f"application startup failed: {_one_line(result.message)}")
         if isinstance(result, LifespanUnsupported):
             if self.mode == "on":
                 raise LifespanFailure(f"application does not support lifespan: {result.error}")
@@ -63,7 +63,7 @@ class LifespanRunner:
             return
         result = await self._ask(self.machine.shutdown)
         if isinstance(result, ShutdownFailed):
-            logger.error("application shutdown failed: %s", result.message or "(no message)")
+            logger.error("application shutdown failed: %s", _one_line(result.message))
 
     async def _ask(self, request: Callable[[], None]) -> LifespanEvent:
         self.outcome = None
@@ -113,3 +113,10 @@ class LifespanRunner:
                 self.outcome = event
                 if self.outcome_waiter is not None:
                     self.outcome_waiter.set()
+
+
+def _one_line(message: str) -> str:
+    """A failure message as one line: frameworks (Starlette) send the traceback as the message,
+    which ``run_app`` has already logged once; its last line names the error."""
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "(no message)"

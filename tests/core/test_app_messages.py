@@ -41,8 +41,11 @@ def started() -> Harness:
 )
 def test_invalid_first_message_raises_and_answers_500(message: object, rule: str) -> None:
     h = started()
-    with pytest.raises(AppProtocolError, match=rule):
+    with pytest.raises(AppProtocolError, match=rule) as raised:
         h.send(1, message)
+    # One error, so the log shows one traceback (not a copy chained to the rule's own).
+    error = raised.value
+    assert error.__context__ is None or error.__suppress_context__
     (response,) = h.responses()
     assert response.status == 500
     assert response.body == b"Internal Server Error"
