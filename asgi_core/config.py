@@ -6,12 +6,20 @@ import math
 from dataclasses import dataclass, fields
 
 from .errors import ConfigError
+from .headers import _BAD_VALUE, TOKEN
 
 KiB = 1024
 MiB = 1024 * KiB
 
 _NOT_NUMBERS = frozenset(
-    {"root_path", "server_header", "date_header", "ws_per_message_deflate", "http2"}
+    {
+        "root_path",
+        "server_header",
+        "date_header",
+        "ws_per_message_deflate",
+        "http2",
+        "default_headers",
+    }
 )
 #: Fields that go into HTTP/2 SETTINGS or WINDOW_UPDATE frames: whole numbers below 2**31.
 _H2_INTS = (
@@ -42,6 +50,10 @@ class Config:
     server_header: str | None = "asgi-core"
     #: Add a ``Date`` header to responses that lack one.
     date_header: bool = True
+    #: Headers added to every response that lacks a header of that name (uvicorn's
+    #: ``--header``): lower-case token names and values, as bytes. A ``server`` one replaces
+    #: ``server_header``.
+    default_headers: tuple[tuple[bytes, bytes], ...] = ()
     #: Request line plus headers; a larger head is answered with 431.
     max_request_head_size: int = 16 * KiB
     #: Request body; a larger one is answered with 413 (``None``: no limit).
@@ -91,6 +103,7 @@ class Config:
         _check_root_path(self.root_path)
         if self.server_header is not None:
             _check_header_text("server_header", self.server_header)
+        _check_default_headers(self.default_headers)
         for name in _H2_INTS:
             _check_h2_int(name, getattr(self, name))
         if self.max_buffered_body_size >= 2**31:
@@ -113,6 +126,20 @@ def _check_number(name: str, value: object) -> None:
         raise ConfigError(f"Config.{name} must be a number, not {value!r}")
     if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"Config.{name} must be a positive number, not {value!r}")
+
+
+def _check_default_headers(headers: object) -> None:
+    """``default_headers`` are ``(name, value)`` byte pairs the wire can carry as they are."""
+    if not isinstance(headers, tuple):
+        raise ConfigError(f"Config.default_headers must be a tuple of pairs, not {headers!r}")
+    for pair in headers:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(type(p) is bytes for p in pair)):
+            raise ConfigError(f"Config.default_headers must hold bytes pairs, not {pair!r}")
+        name, value = pair
+        if TOKEN.fullmatch(name) is None or name != name.lower():
+            raise ConfigError(f"Config.default_headers: {name!r} is not a lower-case header name")
+        if _BAD_VALUE.search(value) is not None or value != value.strip(b" \t"):
+            raise ConfigError(f"Config.default_headers: the value of {name!r} is not valid")
 
 
 def _check_root_path(root_path: str) -> None:

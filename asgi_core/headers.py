@@ -30,14 +30,36 @@ NO_BODY_STATUSES = frozenset({204, 304})
 
 
 def add_server_headers(
-    headers: Headers, present: int, server: bytes | None, date: DateHeader | None
+    headers: Headers,
+    present: int,
+    server: bytes | None,
+    date: DateHeader | None,
+    default: tuple[tuple[bytes, bytes], ...] = (),
 ) -> None:
     """Append ``Server`` and ``Date`` unless ``present`` (HAS_* flags) says the app sent them;
-    ``None`` leaves one out (Config.server_header None, Config.date_header False)."""
+    ``None`` leaves one out (Config.server_header None, Config.date_header False). Then the
+    ``default`` headers (Config.default_headers) the app did not send; empty costs nothing."""
+    if default:
+        present = _add_default_headers(headers, present, default)
     if not present & HAS_SERVER and server is not None:
         headers.append((b"server", server))
     if not present & HAS_DATE and date is not None:
         headers.append((b"date", date.value))
+
+
+def _add_default_headers(
+    headers: Headers, present: int, default: tuple[tuple[bytes, bytes], ...]
+) -> int:
+    """Append each default header whose name is not among ``headers`` (the app's wins);
+    return ``present`` with HAS_SERVER/HAS_DATE set if a default one supplied them."""
+    names = {name for name, _ in headers}
+    for name, value in default:
+        if name not in names:
+            headers.append((name, value))
+    added = {name for name, _ in default} - names
+    return (
+        present | (HAS_SERVER if b"server" in added else 0) | (HAS_DATE if b"date" in added else 0)
+    )
 
 
 def present_flags(headers: Headers) -> int:

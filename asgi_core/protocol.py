@@ -41,6 +41,7 @@ class ProtocolBase:
         self._info = context.info
         self._date = context.date
         self._server_header = config.server_header_bytes
+        self._default_headers = config.default_headers
         self._now = now
         self._out = bytearray(output)
         self.closed = False
@@ -60,4 +61,4 @@ class ProtocolBase:
 
     def _add_server_headers(self, headers: Headers, present: int = 0) -> None:
         """``Server`` and ``Date``, unless ``present`` (HAS_* flags) says the app sent them."""
-        add_server_headers(headers, present, self._server_header, self._date)
+        add_server_headers(headers, present, self._server_header, self._date, self._default_headers)
