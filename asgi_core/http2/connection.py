@@ -57,6 +57,8 @@ _CONTROL_FRAMES = (
     h2.events.UnknownFrameReceived,
 )
 KEEP_ALIVE, REQUEST_BODY = Timer.KEEP_ALIVE, Timer.REQUEST_BODY
+#: Body bytes read and dropped after the server's own answer (or the body limit, if larger).
+DISCARD_LIMIT = 1 << 20
 
 
 def _fields(status: int, headers: Headers) -> Headers:
@@ -87,6 +89,9 @@ class HTTP2Connection(ProtocolBase):
         config = context.config
         #: Streams whose application has not finished.
         self._streams: dict[int, H2Stream] = {}
+        #: Streams the server answered itself while their request body still comes: how many
+        #: more of its bytes are read and dropped before the stream is reset.
+        self._unwanted: dict[int, int] = {}
         self._limits = Limits(config, now)
         self._goaway_sent = False
         self._goaway_received = False  # the client will open no more streams
@@ -206,6 +211,8 @@ class HTTP2Connection(ProtocolBase):
         self._now = now
         record = self._streams.pop(stream_id, None)
         self._deadlines.cancel_stream(stream_id)
+        if stream_id in self._unwanted:  # its body is still being dropped
+            self._deadlines.start(REQUEST_BODY, now, stream_id)
         if record is None:
             return
         if record.websocket is not None:
@@ -251,7 +258,10 @@ class HTTP2Connection(ProtocolBase):
             record = self._streams.get(stream_id)
             if timer is REQUEST_BODY:
                 self._deadlines.cancel(REQUEST_BODY, stream_id)
-                if record is not None and record.http is not None:
+                if stream_id in self._unwanted:  # the dropped body stalled
+                    self._end_unwanted(stream_id)
+                    self._reset(stream_id, ErrorCodes.NO_ERROR)
+                elif record is not None and record.http is not None:
                     self._body_timed_out(record.http)
             elif record is not None and record.websocket is not None:
                 if stream_id not in websockets_fired:  # it fires its most urgent timer
@@ -399,6 +409,9 @@ class HTTP2Connection(ProtocolBase):
         stream_id = event.stream_id
         data = event.data
         flow = event.flow_controlled_length
+        if stream_id in self._unwanted:
+            self._drop_unwanted(stream_id, flow)
+            return
         record = self._streams.get(stream_id)
         if record is not None and record.websocket is not None:
             self._on_websocket_data(record, record.websocket, data, flow)
@@ -425,6 +438,21 @@ class HTTP2Connection(ProtocolBase):
                 stream.deliver()
             self._deadlines.cancel(REQUEST_BODY, stream_id)  # progress: a later wait is anew
 
+    def _drop_unwanted(self, stream_id: int, flow: int) -> None:
+        """Body of a request the server answered itself: dropped, its window reopened."""
+        self._ack(stream_id, flow)
+        left = self._unwanted[stream_id] - flow
+        if left < 0:
+            self._end_unwanted(stream_id)
+            self._reset(stream_id, ErrorCodes.NO_ERROR)  # RFC 9113 section 8.1: stop sending
+        else:
+            self._unwanted[stream_id] = left
+            self._deadlines.start(REQUEST_BODY, self._now, stream_id)
+
+    def _end_unwanted(self, stream_id: int) -> None:
+        del self._unwanted[stream_id]
+        self._deadlines.cancel(REQUEST_BODY, stream_id)
+
     def _on_websocket_data(
         self, record: H2Stream, ws: WebSocketStream, data: bytes, flow: int
     ) -> None:
@@ -436,6 +464,8 @@ class HTTP2Connection(ProtocolBase):
         self._return_ws_window(ws.stream_id, record)
 
     def _on_stream_ended(self, stream_id: int) -> None:
+        if stream_id in self._unwanted:
+            self._end_unwanted(stream_id)
         record = self._streams.get(stream_id)
         if record is None:
             return
@@ -466,6 +496,7 @@ class HTTP2Connection(ProtocolBase):
         stream_id = event.stream_id
         self._sender.drop(stream_id)
         self._deadlines.cancel(REQUEST_BODY, stream_id)
+        self._unwanted.pop(stream_id, None)
         record = self._streams.get(stream_id)
         if record is None:
             return
@@ -717,7 +748,12 @@ class HTTP2Connection(ProtocolBase):
             return
         stream = self._h2.streams.get(stream_id)
         if stream is not None and not stream.closed:
-            self._reset(stream_id, ErrorCodes.NO_ERROR)  # the request body is not wanted
+            # The rest of the body is read and dropped rather than reset at once: clients
+            # (curl, httpx) that are still sending fail on a reset instead of reading the answer.
+            # At most DISCARD_LIMIT or the body limit, each piece within request_body_timeout.
+            limit = self._config.max_request_body_size or 0
+            self._unwanted[stream_id] = max(limit, DISCARD_LIMIT)
+            self._deadlines.start(REQUEST_BODY, self._now, stream_id)
 
     def _abandon_request(self, stream: HTTPStream, status: int, body: bytes) -> None:
         """The request body is given up on (413 too large, 408 too slow): that answer if none
@@ -737,7 +773,7 @@ class HTTP2Connection(ProtocolBase):
         """Re-arm the idle timer; after a GOAWAY, close once the last stream is done."""
         if self.closed:
             return
-        active = self._streams or self._sender.queues
+        active = self._streams or self._sender.queues or self._unwanted
         if self._goaway_sent and not active:
             self._close()
         elif self._goaway_received and not active:

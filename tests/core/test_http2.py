@@ -516,6 +516,46 @@ def test_request_body_over_the_limit_is_413() -> None:
     assert peer.status(counted) == 413
 
 
+def send_all(peer: H2Peer, sid: int) -> None:
+    """Flush until the stream's body is out or stops moving (a flush sends one frame a turn)."""
+    left = -1
+    while sid in peer.unsent and len(peer.unsent[sid][0]) != left:
+        left = len(peer.unsent[sid][0])
+        peer.flush()
+
+
+def test_the_rest_of_a_refused_body_is_dropped_not_reset() -> None:
+    """RFC 9113 section 8.1: the 413 ends the stream; what the client still sends is read and
+    dropped (its windows reopen), so a client busy uploading can read the answer; no reset."""
+    h, peer = start(Config(max_request_body_size=1000))
+    sid = peer.request("/", "POST", headers=[(b"content-length", b"200000")], end=False)
+    peer.send_body(sid, b"x" * 200_000)
+    send_all(peer, sid)
+    assert peer.status(sid) == 413
+    assert sid not in peer.resets and sid not in peer.unsent  # all of it was taken
+    assert not h.closed
+
+
+def test_a_refused_body_that_goes_on_past_the_discard_limit_is_reset() -> None:
+    from asgi_core.http2.connection import DISCARD_LIMIT
+
+    _h, peer = start(Config(max_request_body_size=1000))
+    sid = peer.request("/", "POST", end=False)
+    peer.send_body(sid, b"x" * (DISCARD_LIMIT + 100_000), end=False)
+    send_all(peer, sid)
+    assert peer.status(sid) == 413
+    assert peer.resets[sid] == ErrorCodes.NO_ERROR
+
+
+def test_a_refused_body_that_stalls_is_reset_after_the_body_timeout() -> None:
+    h, peer = start(Config(max_request_body_size=1000, request_body_timeout=5.0))
+    sid = peer.request("/", "POST", headers=[(b"content-length", b"5000")], end=False)
+    assert peer.status(sid) == 413 and sid not in peer.resets
+    h.advance(5)
+    peer.flush()
+    assert peer.resets[sid] == ErrorCodes.NO_ERROR
+
+
 def test_rapid_reset_is_answered_with_enhance_your_calm() -> None:
     """CVE-2023-44487: streams opened and reset at once; past Config.h2_reset_budget the
     connection ends with GOAWAY(ENHANCE_YOUR_CALM)."""

@@ -148,6 +148,34 @@ def test_one_failing_stream_leaves_the_others_alone(serve: Any) -> None:
 
 
 @needs_curl
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "streamed"])
+def test_a_413_for_an_oversized_upload_reaches_httpx_and_curl(
+    serve: Any, tmp_path: Any, declared: bool
+) -> None:
+    """RFC 9113 section 8.1: a server may answer before the request is complete. The 413
+    ends its stream and the rest of the body is read and dropped, so clients still sending
+    read the answer (with a reset at once, curl exited 92 and httpx raised)."""
+    server = serve(apps.read_then_echo, max_request_body_size=100_000)
+    upload = b"u" * 150_000
+    with h2_client() as client:
+        content = (
+            upload if declared else iter([upload[i : i + 16384] for i in range(0, 150_000, 16384)])
+        )
+        response = client.post(server.url + "/", content=content)
+        assert response.status_code == 413
+        assert client.get(server.url + "/").status_code == 200  # the connection goes on
+    body_file = tmp_path / "upload.bin"
+    body_file.write_bytes(upload)
+    options = ["--http2-prior-knowledge", "--data-binary", f"@{body_file}", "-o", "/dev/null"]
+    if not declared:
+        options += ["-H", "Transfer-Encoding: chunked"]  # curl then streams it without a length
+    result = subprocess.run(
+        ["curl", "-sS", "-w", "%{http_code}", *options, server.url + "/"],
+        capture_output=True, timeout=30,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, b"413"), result.stderr
+
+
 def test_curl_prior_knowledge_and_trailers(serve: Any) -> None:
     server = serve(trailers_app)
     body, version = curl(server.url, "--http2-prior-knowledge")
