@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 
 from .errors import ConfigError
 from .headers import _BAD_VALUE, TOKEN
+from .proxy import trusted_peers
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -19,6 +20,8 @@ _NOT_NUMBERS = frozenset(
         "ws_per_message_deflate",
         "http2",
         "default_headers",
+        "proxy_headers",
+        "forwarded_allow_ips",
     }
 )
 #: Fields that go into HTTP/2 SETTINGS or WINDOW_UPDATE frames: whole numbers below 2**31.
@@ -31,7 +34,7 @@ _H2_INTS = (
     "h2_control_frame_budget",
 )
 #: Fields that are switches.
-_BOOLS = ("date_header", "ws_per_message_deflate", "http2")
+_BOOLS = ("date_header", "ws_per_message_deflate", "http2", "proxy_headers")
 #: Fields where ``None`` turns the limit or timer off.
 _OPTIONAL = frozenset({"max_request_body_size", "ws_ping_interval", "ws_ping_timeout"})
 
@@ -96,6 +99,12 @@ class Config:
     h2_reset_budget: int = 200
     #: PING, SETTINGS, PRIORITY, unknown and empty DATA frames a client may send per 10 s.
     h2_control_frame_budget: int = 1000
+    #: Believe ``Forwarded`` / ``X-Forwarded-*`` from peers in ``forwarded_allow_ips``
+    #: (client, scheme, host and root_path; ``asgi_core/proxy.py``).
+    proxy_headers: bool = False
+    #: Peers trusted to speak for the client: IPs, CIDR networks, ``*`` and ``unix`` (a Unix
+    #: socket's peer); an item may hold several, comma-separated (uvicorn's form).
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -111,6 +120,7 @@ class Config:
         for name in _BOOLS:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"Config.{name} must be a bool, not {getattr(self, name)!r}")
+        object.__setattr__(self, "forwarded_allow_ips", _allow_list(self.forwarded_allow_ips))
 
     @property
     def server_header_bytes(self) -> bytes | None:
@@ -126,6 +136,17 @@ def _check_number(name: str, value: object) -> None:
         raise ConfigError(f"Config.{name} must be a number, not {value!r}")
     if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"Config.{name} must be a positive number, not {value!r}")
+
+
+def _allow_list(value: object) -> tuple[str, ...]:
+    """``forwarded_allow_ips`` as a tuple of single items, each checked (a one-line error)."""
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"Config.forwarded_allow_ips must be strings, not {value!r}")
+    items = tuple(part.strip() for item in value for part in item.split(",") if part.strip())
+    trusted_peers(items)  # raises ConfigError naming a bad item
+    return items
 
 
 def _check_default_headers(headers: object) -> None:

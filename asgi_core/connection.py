@@ -19,6 +19,7 @@ from .http2 import PREFACE, HTTP2Connection
 from .http11 import HTTP11Connection
 from .httpdate import DateHeader
 from .protocol import ProtocolContext
+from .proxy import trusted_peers
 from .scope import Address, ConnectionInfo
 
 #: ALPN protocols the core speaks, in the server's order of preference.
@@ -56,7 +57,10 @@ class ServerConnection:
         if alpn is not None and alpn not in offered:
             raise ValueError(f"unsupported ALPN protocol {alpn!r}; offer one of {offered}")
         self._events: deque[Event] = deque()
-        info = ConnectionInfo(scheme, client, server, config.root_path, state, tls)
+        proxy = trusted_peers(config.forwarded_allow_ips) if config.proxy_headers else None
+        if proxy is not None and not proxy.trusts_peer(client):
+            proxy = None  # an untrusted peer's proxy headers are ignored whole
+        info = ConnectionInfo(scheme, client, server, config.root_path, state, tls, proxy)
         context = ProtocolContext(config, self._events, info, date if config.date_header else None)
         self._context = context
         cleartext = alpn is None and config.http2

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from .proxy import TrustedPeers, forwarded, replace_host
+
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.5"}
 
 #: An ASGI ``client`` or ``server``: ``(host, port)``, ``(path, None)`` on a Unix socket, or None.
@@ -40,7 +42,11 @@ def decode_path(raw_path: bytes) -> str:
 @dataclass(frozen=True, slots=True)
 class ConnectionInfo:
     """What every scope of one connection shares: the peers, the scheme, the mount point,
-    the lifespan state and the TLS extension (added to every scope's ``extensions``)."""
+    the lifespan state and the TLS extension (added to every scope's ``extensions``).
+
+    ``proxy`` is set only when proxy headers are on and the peer is trusted: each scope then
+    takes its client, scheme, host and root_path from them (``asgi_core/proxy.py``).
+    """
 
     scheme: str = "http"
     client: Address = None
@@ -48,6 +54,7 @@ class ConnectionInfo:
     root_path: str = ""
     state: dict[str, Any] | None = None
     tls: dict[str, Any] | None = None
+    proxy: TrustedPeers | None = None
 
     def http(
         self,
@@ -73,8 +80,7 @@ class ConnectionInfo:
         extensions: dict[str, dict[str, Any]],
     ) -> dict[str, Any]:
         """One WebSocket's ``websocket`` scope (ASGI websocket spec, "Connection Scope")."""
-        scheme = "wss" if self.scheme == "https" else "ws"
-        scope = self._scope("websocket", scheme, http_version, target, headers, extensions)
+        scope = self._scope("websocket", self.scheme, http_version, target, headers, extensions)
         scope["subprotocols"] = subprotocols
         return scope
 
@@ -90,6 +96,16 @@ class ConnectionInfo:
         raw_path, query_string = split_target(target)
         path = decode_path(raw_path)
         root_path = self.root_path
+        client = self.client
+        if self.proxy is not None and (said := forwarded(headers, self.proxy)) is not None:
+            client = said.client or client
+            scheme = said.scheme or scheme
+            if said.host is not None:
+                headers = replace_host(headers, said.host)
+            if said.prefix is not None:
+                root_path = said.prefix + root_path
+        if kind == "websocket":
+            scheme = "wss" if scheme == "https" else "ws"
         if root_path:
             path = root_path + path
             raw_path = quote(root_path, safe="/:@!$&'()*+,;=").encode("ascii") + raw_path
@@ -105,7 +121,7 @@ class ConnectionInfo:
             "query_string": query_string,
             "root_path": root_path,
             "headers": headers,
-            "client": self.client,
+            "client": client,
             "server": self.server,
             "extensions": extensions,
         }
