@@ -18,12 +18,14 @@ from typing import Any, TypeVar, cast
 
 from asgi_core.connection import ServerConnection
 from asgi_core.httpdate import DateHeader
+from asgi_core.proxy import ProxyProtocolError
 
 from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifecycle import AppCalls, log_cut, log_draining, log_waiting
 from .lifespan import LifespanFailure, LifespanRunner
 from .logs import logger
+from .proxy_protocol import ProxyHeaderReader
 from .run import PROGRAM_SIGNALS, OnReady, ProgramSignals, report_ready, use_uvloop
 from .sockets import Listening, as_listening, close_listeners, open_listeners, socket_address
 from .tls import ServerTLS, TLSEngine, watch_certificates
@@ -46,7 +48,7 @@ class _Server:
         self.stopping = False
         self.loop = asyncio.get_running_loop()
         self.date = DateHeader(time.time())
-        self.connections: set[_Connection] = set()
+        self.connections: set[_Connection | _ProxyHeaderConnection] = set()
         self.calls = AppCalls(config)
         #: Set whenever a connection closes or the last app call ends.
         self.progress = asyncio.Event()
@@ -86,6 +88,8 @@ class _Connection(asyncio.Protocol, DriverConnection):
         self.write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._timer: asyncio.TimerHandle | None = None
+        #: What a PROXY header announced: the (client, server) and the scheme the proxy spoke.
+        self.proxied: ProxyHeaderReader | None = None
 
     # -- transport callbacks ------------------------------------------------------------------
 
@@ -97,10 +101,16 @@ class _Connection(asyncio.Protocol, DriverConnection):
         """Make the core and serve: at connect, or once a TLS handshake is done."""
         server = self.server
         transport = self.transport
+        proxied = self.proxied
+        if proxied is None:
+            client = socket_address(transport.get_extra_info("peername"))
+            local = socket_address(transport.get_extra_info("sockname"))
+        else:
+            client, local, scheme = proxied.client, proxied.server, proxied.scheme or scheme
         core = ServerConnection(
             server.config.protocol,
-            client=socket_address(transport.get_extra_info("peername")),
-            server=socket_address(transport.get_extra_info("sockname")),
+            client=client,
+            server=local,
             scheme=scheme,
             alpn=alpn,
             tls=tls,
@@ -347,6 +357,83 @@ class _TLSConnection(_Connection):
         return self.transport.get_extra_info("peername")
 
 
+class _ProxyHeaderConnection(asyncio.Protocol):
+    """Reads a connection's PROXY header (``backends/proxy_protocol.py``), then hands the
+    transport to the connection it was made for, with what followed the header."""
+
+    def __init__(self, server: _Server, inner: _Connection) -> None:
+        self.server = server
+        self.inner = inner
+        self._timer: asyncio.TimerHandle | None = None
+        self.transport_closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        server = self.server
+        peer, local = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
+        self.reader = reader = ProxyHeaderReader(server.config, peer, local)
+        if not reader.trusted:
+            self._refuse("a PROXY header from a peer not in --forwarded-allow-ips")
+            return
+        server.connections.add(self)
+        self._timer = server.loop.call_later(reader.timeout, self._timed_out)
+        if server.stopping:
+            self.shutdown()
+
+    def data_received(self, data: bytes) -> None:
+        if self.transport_closed:
+            return
+        try:
+            done = self.reader.feed(data)
+        except ProxyProtocolError as exc:
+            self._refuse(exc)
+            return
+        if done:
+            self._cancel_timer()
+            self.server.connections.discard(self)
+            inner = self.inner
+            inner.proxied = self.reader
+            self.transport.set_protocol(inner)
+            inner.connection_made(self.transport)
+            if self.reader.rest:
+                inner.data_received(self.reader.rest)
+
+    def eof_received(self) -> bool | None:
+        self.data_received(b"")  # refused: closed before the header ended
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport_closed = True
+        self._cancel_timer()
+        self.server.connections.discard(self)
+        self.server.progress.set()
+
+    def _refuse(self, why: object) -> None:
+        self.reader.refuse(why)
+        self.shutdown()
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        self._refuse(f"no whole PROXY header within {self.reader.timeout:g} s")
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def shutdown(self) -> None:
+        """Nothing is in flight before the header: close at once."""
+        if not self.transport_closed:
+            self._cancel_timer()
+            self.transport_closed = True
+            self.transport.close()
+
+    def abort(self) -> None:
+        if not self.transport_closed:
+            self.transport_closed = True
+            self.transport.abort()
+
+
 async def serve(
     app: ASGIApp,
     config: ServerConfig,
@@ -476,8 +563,15 @@ async def _wait_graceful(server: _Server, timeout: float) -> None:
         log_cut(server.calls, len(server.connections), timeout)
 
 
-def _factory(server: _Server, tls: ServerTLS | None) -> Callable[[], _Connection]:
-    """What a listener makes of each accepted connection: plain, or TLS over ``tls``."""
+def _factory(server: _Server, tls: ServerTLS | None) -> Callable[[], asyncio.Protocol]:
+    """What a listener makes of each accepted connection: plain, or TLS over ``tls``; with
+    ``proxy_protocol``, its PROXY header is read first."""
+
+    def make() -> _Connection:
+        return _Connection(server) if tls is None else _TLSConnection(server, tls)
+
+    if server.config.proxy_protocol:
+        return lambda: _ProxyHeaderConnection(server, make())
     if tls is None:
         return lambda: _Connection(server)
     return lambda: _TLSConnection(server, tls)

@@ -214,6 +214,28 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
             ),
         ),
     ),
+    (
+        "Proxies",
+        "behind a reverse proxy or a load balancer (docs/proxies.md)",
+        (
+            Flag(
+                "proxy_headers",
+                "take client, scheme, host and root_path from Forwarded / X-Forwarded-* sent by "
+                "--forwarded-allow-ips peers",
+            ),
+            Flag(
+                "forwarded_allow_ips",
+                "peers trusted with proxy headers and PROXY headers: IPs, CIDRs, * or unix, "
+                "comma-separated; repeatable (default 127.0.0.1)",
+            ),
+            Flag(
+                "proxy_protocol",
+                "every connection starts with a PROXY protocol v1 or v2 header (HAProxy "
+                "send-proxy); it sets the client address",
+            ),
+            Flag("proxy_protocol_timeout", "seconds a connection has to send its PROXY header"),
+        ),
+    ),
 )
 
 
@@ -245,6 +267,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
                 values[flag.dest] = tuple(values[flag.dest])
             elif values.get(flag.dest) is None and flag.dest in _REPEATABLE:
                 values[flag.dest] = ()
+            elif values.get(flag.dest) is None and flag.dest in _KEEP_DEFAULT:
+                del values[flag.dest]  # not given: the field's own default
 
     def taken(cls: type[Config] | type[ServerConfig]) -> dict[str, Any]:
         return {field.name: values[field.name] for field in fields(cls) if field.name in values}
@@ -254,6 +278,9 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
 
 #: Fields a repeatable flag fills (their default is a tuple).
 _REPEATABLE = frozenset(f.name for f in fields(ServerConfig) if isinstance(f.default, tuple))
+#: Repeatable flags whose field's default is not empty (``forwarded_allow_ips``).
+_KEEP_DEFAULT = frozenset(f.name for f in fields(Config) if f.default not in ((), None)
+                          and isinstance(f.default, tuple))  # fmt: skip
 
 
 def _field_values(config: Config | ServerConfig) -> dict[str, Any]:

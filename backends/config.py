@@ -86,6 +86,11 @@ class ServerConfig:
     reload_includes: tuple[str, ...] = ()
     #: Glob patterns (or folders) that never trigger a reload.
     reload_excludes: tuple[str, ...] = ()
+    #: Every connection starts with a PROXY protocol v1 or v2 header (HAProxy's send-proxy),
+    #: accepted from ``protocol.forwarded_allow_ips`` peers only; it sets the client address.
+    proxy_protocol: bool = False
+    #: Seconds a connection has to send its whole PROXY header before it is closed.
+    proxy_protocol_timeout: float = 5.0
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -108,6 +113,9 @@ class ServerConfig:
         self._check_lifecycle()
         self._check_tls()
         self._check_processes()
+        timeout = self.proxy_protocol_timeout
+        if not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout <= 0:
+            raise ConfigError(f"proxy_protocol_timeout must be seconds > 0, not {timeout!r}")
 
     @property
     def supervised(self) -> bool:

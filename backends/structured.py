@@ -18,12 +18,14 @@ from typing import Any, TypeVar
 
 from asgi_core.connection import ServerConnection
 from asgi_core.httpdate import DateHeader
+from asgi_core.proxy import ProxyProtocolError
 
 from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifecycle import AppCalls, log_cut, log_draining, log_waiting
 from .lifespan import LifespanRunner
 from .logs import logger
+from .proxy_protocol import ProxyHeaderReader, ReplayedStream
 from .run import PROGRAM_SIGNALS, Address, OnReady, ProgramSignals, report_ready
 from .runtime import CancelScope, Event, Listener, Runtime, Stream, TaskGroup, TaskStatus
 from .sockets import Listening, as_listening, close_listeners, open_listeners, socket_address
@@ -116,8 +118,16 @@ class StructuredConnection(DriverConnection):
         runtime = self.runtime
         server = self.server
         peer, local = self.stream.addresses()
+        client, own, scheme = socket_address(peer), socket_address(local), "http"
+        if server.config.proxy_protocol:
+            proxied = await self._proxy_header(peer, local)
+            if proxied is None:
+                with runtime.cancel_scope(shield=True):
+                    await self._close_stream()
+                return
+            client, own, scheme = proxied.client, proxied.server, proxied.scheme or scheme
         tls = self.listener_tls
-        scheme, alpn, tls_info = "http", None, None
+        alpn, tls_info = None, None
         if tls is not None:
             try:
                 self._tls = stream = await self._handshake(tls, peer)
@@ -132,8 +142,8 @@ class StructuredConnection(DriverConnection):
             scheme, alpn, tls_info = "https", tls.alpn(stream.ssl), tls.extension(stream.ssl)
         core = ServerConnection(
             server.config.protocol,
-            client=socket_address(peer),
-            server=socket_address(local),
+            client=client,
+            server=own,
             scheme=scheme,
             alpn=alpn,
             tls=tls_info,
@@ -160,6 +170,35 @@ class StructuredConnection(DriverConnection):
             server.connection_ended(self)
             with runtime.cancel_scope(shield=True):
                 await self._close_stream()
+
+    async def _proxy_header(self, peer: Any, local: Any) -> ProxyHeaderReader | None:
+        """The PROXY header within its timeout; None (logged) when the peer may not send one,
+        it is malformed, late, or the shutdown cut it. What followed it is read again."""
+        reader = ProxyHeaderReader(self.server.config, peer, local)
+        if not reader.trusted:
+            reader.refuse("a PROXY header from a peer not in --forwarded-allow-ips")
+            return None
+        runtime = self.runtime
+        done = False
+        with runtime.cancel_scope(deadline=runtime.current_time() + reader.timeout) as scope:
+            self._handshake_scope = scope
+            if self.server.stopping:
+                scope.cancel()
+            try:
+                while not done:
+                    done = reader.feed(await self.stream.receive(READ_SIZE))
+            except ProxyProtocolError as exc:
+                reader.refuse(exc)
+                return None
+            finally:
+                self._handshake_scope = None
+        if not done:
+            reader.refuse(f"no whole PROXY header within {reader.timeout:g} s (or a shutdown)")
+            return None
+        if reader.rest:
+            self.stream = stream = ReplayedStream(self.stream, reader.rest)
+            self._receive, self._send = stream.receive, stream.send
+        return reader
 
     async def _handshake(self, tls: ServerTLS, peer: Any) -> TLSStream | None:
         """The TLS handshake within ``tls.handshake_timeout``; None (logged at debug level,
