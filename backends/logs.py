@@ -12,10 +12,28 @@ access_logger = logging.getLogger("asgi_core.access")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
-def configure_logging(level: str = "info") -> None:
-    """Send ``asgi_core`` logs to stderr at ``level`` (the CLI calls this; embedders need not)."""
+#: ANSI colours of the level names (``--use-colors``), as uvicorn's.
+_COLOURS = {"DEBUG": 36, "INFO": 32, "WARNING": 33, "ERROR": 31, "CRITICAL": 91}
+
+
+class _ColourFormatter(logging.Formatter):
+    """``LEVEL: message`` with the level name in its colour."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        colour = _COLOURS.get(record.levelname, 0)
+        return f"\x1b[{colour}m{record.levelname}\x1b[0m: {record.getMessage()}"
+
+
+def configure_logging(level: str = "info", use_colors: bool | None = None) -> None:
+    """Send ``asgi_core`` logs to stderr at ``level`` (the CLI calls this; embedders need not);
+    level names in colour if ``use_colors``, or with None if stderr is a terminal."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    if use_colors is None:
+        use_colors = sys.stderr.isatty()
+    formatter = (
+        _ColourFormatter() if use_colors else logging.Formatter("%(levelname)s: %(message)s")
+    )
+    handler.setFormatter(formatter)
     root = logging.getLogger("asgi_core")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
