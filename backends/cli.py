@@ -110,7 +110,7 @@ class Flag:
         if isinstance(default, bool):
             return "on" if default else "off"
         if default is None:
-            return "off" if self.zero_is_off or self.switch else "none"
+            return "off" if self.zero_is_off else "auto" if self.switch else "none"
         if isinstance(default, tuple):
             return ", ".join(map(str, default)) or "none"
         if isinstance(default, int) and self.parse is octal:

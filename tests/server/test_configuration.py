@@ -190,3 +190,59 @@ def test_factory_and_header(tmp_path: Path) -> None:
     result = run_cli("factoryapp:create", "--app-dir", str(tmp_path), "--port", "0",
                      "--lifespan", "on", PYTHONPATH=str(TESTS_DIR))  # fmt: skip
     assert result.returncode == 3  # without --factory, create() itself is the "app"
+
+
+# -- docs/configuration.md is this table ------------------------------------------------------
+
+PAGE = TESTS_DIR.parent / "docs" / "configuration.md"
+INTRO = """# Configuration
+
+Every option can be given three ways besides its default. The first that has it wins:
+
+1. the command line: `asgi-core app:app --port 8000`;
+2. the environment: `ASGI_CORE_PORT=8000` (`--env-file FILE` adds `NAME=VALUE` lines to it,
+   where the environment has no such variable; the app sees them too);
+3. a TOML file: `--config asgi.toml` with `port = 8000` at its top, or with no `--config` the
+   `[tool.asgi-core]` table of `./pyproject.toml`. A key may also be the flag's name with
+   underscores (`certfile`); `app = "module:attribute"` names the app.
+
+Values are parsed alike wherever they come from: switches take `true`/`false` (also `1`/`0`,
+`yes`/`no`, `on`/`off` in the environment), 0 turns off the options that say so, and a
+repeatable option takes a TOML list, or in the environment values separated by commas (by
+newlines for `--header`). An invalid value is one line naming its source, and exit status 2:
+`--port x: ...`, `ASGI_CORE_PORT='x': ...`, `asgi.toml: port: ...`.
+
+Other names are uvicorn's, accepted where they mean the same. The app string is `APP` on the
+command line, `ASGI_CORE_APP` or the `app` key. This page is generated from the table of
+options (`backends/cli.py` `FLAGS`); `ASGI_CORE_WRITE_DOCS=1 pytest
+tests/server/test_configuration.py` rewrites it, and the test fails when it differs.
+"""
+
+
+def configuration_page() -> str:
+    from asgi_core.backends.cli import _defaults
+
+    defaults = _defaults()
+    lines = [INTRO]
+    for title, description, flags in FLAGS:
+        lines += ["", f"## {title or 'Server'}", ""]
+        if description:
+            lines += [description[0].upper() + description[1:] + ".", ""]
+        lines += ["| flag | environment | file key | default | meaning |", "| --- " * 5 + "|"]
+        for flag in flags:
+            names = ", ".join(
+                f"`{n}`" for n in (flag.flag, *flag.aliases, *([flag.off] if flag.off else [])) if n
+            )
+            meaning = (flag.help or "").replace("|", "\\|")
+            default = flag.shown_default(defaults)
+            lines.append(f"| {names} | `{flag.env}` | `{flag.dest}` | `{default}` | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_configuration_page_lists_every_option_as_the_table_has_it() -> None:
+    import os
+
+    page = configuration_page()
+    if os.environ.get("ASGI_CORE_WRITE_DOCS"):
+        PAGE.write_text(page)
+    assert PAGE.read_text() == page, "docs/configuration.md is stale: see its last paragraph"
