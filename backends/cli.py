@@ -333,6 +333,28 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
             ),
         ),
     ),
+    (
+        "Proxies",
+        "behind a reverse proxy or a load balancer (docs/proxies.md)",
+        (
+            Flag(
+                "proxy_headers",
+                "take client, scheme, host and root_path from Forwarded / X-Forwarded-* sent by "
+                "--forwarded-allow-ips peers",
+            ),
+            Flag(
+                "forwarded_allow_ips",
+                "peers trusted with proxy headers and PROXY headers: IPs, CIDRs, * or unix, "
+                "comma-separated; repeatable (default 127.0.0.1)",
+            ),
+            Flag(
+                "proxy_protocol",
+                "every connection starts with a PROXY protocol v1 or v2 header (HAProxy "
+                "send-proxy); it sets the client address",
+            ),
+            Flag("proxy_protocol_timeout", "seconds a connection has to send its PROXY header"),
+        ),
+    ),
 )
 
 
