@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGETS = ("http11", "http2", "websocket", "h2c_and_sniffing")
+TARGETS = ("http11", "http2", "websocket", "h2c_and_sniffing", "proxy")
 #: What atheris instruments for coverage: the core and the protocol libraries under it.
 INSTRUMENTED = ["asgi_core", "h11", "h2", "hpack", "hyperframe", "wsproto"]
 #: The memory driver the targets run on (asgi_core.backends): scaffolding, not what is fuzzed.

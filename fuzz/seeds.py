@@ -6,6 +6,7 @@ changing it and commit the files.
 from __future__ import annotations
 
 import base64
+import struct
 import zlib
 from pathlib import Path
 
@@ -269,7 +270,29 @@ def corpus() -> dict[str, dict[str, bytes]]:
         "h2c-post": seed(0, 4, h2c_upgrade("POST", b"data") + PREFACE + SETTINGS + H2().headers(3)),
         "not-quite-preface": seed(0, 0, b"PRI * HTTP/1.1\r\nHost: x\r\n\r\n"),
     }
-    return {"http11": http11, "http2": http2, "websocket": websocket, "h2c_and_sniffing": sniff}
+    return {"http11": http11, "http2": http2, "websocket": websocket, "h2c_and_sniffing": sniff,
+            "proxy": proxy_seeds()}  # fmt: skip
+
+
+def proxy_seeds() -> dict[str, bytes]:
+    """PROXY v1 and v2 headers (doc/proxy-protocol.txt) and proxy header values."""
+    block = bytes([203, 0, 113, 9, 192, 0, 2, 1]) + struct.pack("!HH", 50000, 443)
+    ssl = b"\x20" + struct.pack("!H", 15) + b"\x01\0\0\0\0\x21\x00\x07TLSv1.3"
+
+    def v2(command: int, family: int, body: bytes) -> bytes:
+        return (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x20 | command, family])
+                + struct.pack("!H", len(body)) + body)  # fmt: skip
+
+    return {
+        "v1-tcp4": b"\x07PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\nGET / HTTP/1.1\r\n",
+        "v1-tcp6": b"\x00PROXY TCP6 2001:db8::1 2001:db8::2 1 2\r\n",
+        "v1-unknown": b"\x03PROXY UNKNOWN\r\n",
+        "v2-tcp4-ssl": b"\x09" + v2(1, 0x11, block + ssl) + b"\x16\x03\x01",
+        "v2-local": b"\x00" + v2(0, 0x00, b""),
+        "v2-unix": b"\x11" + v2(1, 0x31, b"/a".ljust(108, b"\0") + b"/b".ljust(108, b"\0")),
+        "forwarded": b'\x00for=1.1.1.1;proto=https, for="[2001:db8::1]:80";host=example.com\n'
+        b"198.51.100.1, 10.0.0.1\nhttps\nexample.com\n8443\n/api",
+    }
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
-TARGETS = ("http11", "http2", "websocket", "h2c_and_sniffing")
+TARGETS = ("http11", "http2", "websocket", "h2c_and_sniffing", "proxy")
 
 
 def _cases() -> list[object]:
