@@ -108,7 +108,9 @@ def test_workers_zero_is_one_line_and_exit_2() -> None:
     server = supervisor("--workers", "0").start(wait_ready=False)
     assert server.wait() == 2
     time.sleep(0.1)
-    assert server.output().strip() == "asgi-core: error: workers must be an int >= 1, not 0"
+    assert server.output().strip() == (
+        "asgi-core: error: --workers 0: workers must be an int >= 1, not 0"
+    )
 
 
 def test_an_app_that_does_not_import_stops_the_supervisor_with_2() -> None:
