@@ -36,7 +36,15 @@ _H2_INTS = (
 #: Fields that are switches.
 _BOOLS = ("date_header", "ws_per_message_deflate", "http2", "proxy_headers")
 #: Fields where ``None`` turns the limit or timer off.
-_OPTIONAL = frozenset({"max_request_body_size", "ws_ping_interval", "ws_ping_timeout"})
+_OPTIONAL = frozenset(
+    {
+        "max_request_body_size",
+        "ws_ping_interval",
+        "ws_ping_timeout",
+        "ws_control_frame_budget",
+        "ws_max_fragments",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,13 @@ class Config:
     ws_ping_timeout: float | None = 20.0
     #: After our close frame, how long the peer has to answer before the socket is dropped.
     ws_close_timeout: float = 5.0
+    #: Pings and pongs a WebSocket peer may send per 10 s before it is closed with 1008
+    #: (``None``: no limit); a flood would otherwise keep the loop busy answering.
+    ws_control_frame_budget: int | None = 100
+    #: Fragments a WebSocket message may come in, plus one per 64 bytes it carries; past that
+    #: the peer is closed with 1008 (``None``: no limit). A flood of one-byte fragments is cut
+    #: at once, while 64-byte fragments of any message pass.
+    ws_max_fragments: int | None = 128
     #: Offer permessage-deflate (RFC 7692) to clients that ask for it.
     ws_per_message_deflate: bool = True
     #: Serve HTTP/2: chosen by ALPN over TLS, by its preface or an ``Upgrade: h2c`` otherwise.

@@ -23,6 +23,7 @@ from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.handshake import server_extensions_handshake
 from wsproto.utilities import LocalProtocolError, generate_accept_token
 
+from .budget import Budget
 from .config import Config
 from .errors import AppProtocolError, ClientDisconnected
 from .events import AppReceive, Event, StreamStarted
@@ -33,7 +34,10 @@ from .timers import Deadlines, Timer
 # Close codes (RFC 6455 section 7.4.1, and the IANA registry of section 11.7 for 1012).
 NORMAL = 1000
 GOING_AWAY = 1001
+POLICY_VIOLATION = 1008
 SERVICE_RESTART = 1012
+#: Bytes of a message that earn it one more fragment over ``Config.ws_max_fragments``.
+BYTES_PER_FRAGMENT = 64
 NO_STATUS = 1005
 ABNORMAL = 1006
 MESSAGE_TOO_BIG = 1009
@@ -183,6 +187,9 @@ class WebSocketStream:
         self.receive_pending = 0
         self._fragments: io.StringIO | bytearray | None = None  # a message arriving in parts
         self._fragment_size = 0
+        self._fragment_count = 0
+        budget = config.ws_control_frame_budget
+        self._control_frames = None if budget is None else Budget(budget, 0.0)
         self._disconnect: dict[str, Any] | None = None
         self._denial: tuple[int, Headers] = (0, [])  # a denial response's status and headers
         self._closed_by_app = False
@@ -305,10 +312,8 @@ class WebSocketStream:
         for event in ws.events():
             if isinstance(event, (TextMessage, BytesMessage)):
                 self._on_message_part(event)
-            elif isinstance(event, Ping):
-                self._send_frame(event.response())
-            elif isinstance(event, Pong):
-                self._deadlines.cancel(WS_PONG, self.stream_id)
+            elif isinstance(event, (Ping, Pong)):
+                self._on_control_frame(event, now)
             elif isinstance(event, CloseFrame):
                 self._on_peer_close(event)
                 return
@@ -416,6 +421,16 @@ class WebSocketStream:
         if ws is not None and ws.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
             self._wire.websocket_send(self, ws.send(event))
 
+    def _on_control_frame(self, event: Ping | Pong, now: float) -> None:
+        """A ping is answered, a pong ends the keepalive wait; a flood of either is cut."""
+        budget = self._control_frames
+        if budget is not None and not budget.spend(now):
+            self._fail(POLICY_VIOLATION, "too many control frames")
+        elif isinstance(event, Ping):
+            self._send_frame(event.response())
+        else:
+            self._deadlines.cancel(WS_PONG, self.stream_id)
+
     def _on_message_part(self, event: TextMessage | BytesMessage) -> None:
         data = event.data
         self._fragment_size += len(data)
@@ -423,10 +438,18 @@ class WebSocketStream:
             self._fragments = None
             self._fail(MESSAGE_TOO_BIG, "message too big")
             return
+        self._fragment_count += 1
+        allowed = self._config.ws_max_fragments
+        if allowed is not None and self._fragment_count > (
+            allowed + self._fragment_size // BYTES_PER_FRAGMENT
+        ):
+            self._fragments = None
+            self._fail(POLICY_VIOLATION, "message in too many fragments")
+            return
         parts = self._fragments
         if parts is None:
             if event.message_finished:  # the common case: a whole message in one frame
-                self._fragment_size = 0
+                self._fragment_size = self._fragment_count = 0
                 self._queue_message(data)
                 return
             # A buffer that grows in place: a flood of tiny fragments costs their bytes only.
@@ -437,7 +460,7 @@ class WebSocketStream:
             parts += data  # type: ignore[arg-type]
         if event.message_finished:
             self._fragments = None
-            self._fragment_size = 0
+            self._fragment_size = self._fragment_count = 0
             self._queue_message(parts.getvalue() if isinstance(parts, io.StringIO) else parts)
 
     def _queue_message(self, data: str | bytes | bytearray) -> None:

@@ -214,6 +214,20 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
             Flag("ws_max_size", "largest WebSocket message; a larger one closes with 1009"),
             Flag("ws_max_queue", "received WebSocket messages held before reading pauses"),
             Flag(
+                "ws_control_frame_budget",
+                "pings and pongs a WebSocket peer may send per 10 s (then it is closed with "
+                "1008); 0: no limit",
+                zero_is_off=True,
+                parse=int,
+            ),
+            Flag(
+                "ws_max_fragments",
+                "fragments a WebSocket message may come in, plus one per 64 bytes of it (then "
+                "1008); 0: no limit",
+                zero_is_off=True,
+                parse=int,
+            ),
+            Flag(
                 "ws_ping_interval",
                 "seconds between keepalive pings; 0 turns them off",
                 zero_is_off=True,

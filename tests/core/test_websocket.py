@@ -282,7 +282,8 @@ def test_reading_pauses_while_the_app_has_not_taken_its_queue() -> None:
 
 
 def test_a_flood_of_tiny_fragments_is_reassembled_without_a_part_per_fragment() -> None:
-    h, peer = opened()
+    # The buffer, with the fragment limit off (the limit has its own test above).
+    h, peer = opened(Config(ws_max_fragments=None))
     for _ in range(5000):
         peer.send(BytesMessage(data=b"x", message_finished=False))
     peer.send(BytesMessage(data=b"y", message_finished=True))
@@ -315,3 +316,51 @@ def test_no_ping_timeout_keeps_pinging_without_closing() -> None:
     h.advance(25)  # two more pings, none answered
     assert not h.closed
     assert all(isinstance(event, Ping) for event in peer.events())
+
+
+def test_a_ping_flood_is_closed_with_1008() -> None:
+    """Config.ws_control_frame_budget: past it, the peer that floods pings (and never reads
+    the pongs) is failed with 1008, policy violation (RFC 6455 section 7.4.1); a well-paced
+    ping is still answered."""
+    h, peer = opened(Config(ws_control_frame_budget=20))
+    peer.send(Ping(payload=b"one"))
+    assert isinstance(peer.events()[0], Pong)
+    h.feed(b"".join(peer.ws.send(Ping(payload=b"x")) for _ in range(50)))  # one read
+    events = peer.events()
+    pongs = [e for e in events if isinstance(e, Pong)]
+    assert len(pongs) < 20
+    assert events[-1].code == 1008 and h.closed
+
+
+def test_a_message_in_one_byte_fragments_is_closed_with_1008() -> None:
+    """Config.ws_max_fragments: a message may come in that many fragments plus one per 64
+    bytes; a flood of one-byte fragments is cut at once (it used to cost seconds of CPU)."""
+    h, peer = opened(Config(ws_max_fragments=10))
+    frames = b"".join(
+        peer.ws.send(TextMessage(data="x", message_finished=False)) for _ in range(1000)
+    )
+    h.feed(frames)
+    (close,) = [e for e in peer.events() if not isinstance(e, Ping)]
+    assert close.code == 1008 and h.closed
+    assert h.received[1] == [{"type": "websocket.connect"}] or all(
+        m["type"] != "websocket.receive" for m in h.received[1]
+    )
+
+
+def test_a_message_in_64_byte_fragments_passes_whatever_its_length() -> None:
+    """Autobahn 9.3.x sends 4 MiB in 64-byte fragments; each 64 bytes earns a fragment."""
+    h, peer = opened(Config(ws_max_fragments=10))
+    parts = [peer.ws.send(TextMessage(data="y" * 64, message_finished=False)) for _ in range(500)]
+    parts.append(peer.ws.send(TextMessage(data="y" * 64, message_finished=True)))
+    h.feed(b"".join(parts))
+    h.receive(1)
+    h.receive(1)
+    assert not h.closed
+    assert h.received[1][-1] == {"type": "websocket.receive", "text": "y" * 64 * 501}
+
+
+def test_no_control_frame_budget_answers_every_ping() -> None:
+    h, peer = opened(Config(ws_control_frame_budget=None))
+    h.feed(b"".join(peer.ws.send(Ping(payload=b"x")) for _ in range(500)))
+    assert len([e for e in peer.events() if isinstance(e, Pong)]) == 500
+    assert not h.closed
