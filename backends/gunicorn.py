@@ -13,8 +13,8 @@ the drivers' ``listeners=``. The gunicorn settings that mean something here:
   head (``max_request_head_size``), not each line; it is raised so that the longest line
   gunicorn allows fits beside a header at its limit. ``limit_request_fields`` (a count of
   headers) has no equivalent: the head's byte limit bounds the count.
-- ``forwarded_allow_ips`` is kept as ``self.forwarded_allow_ips``; the proxy headers are not
-  read yet (another issue).
+- ``forwarded_allow_ips``: the peers whose ``Forwarded``/``X-Forwarded-*`` headers are
+  believed (``Config.proxy_headers`` on, as uvicorn's gunicorn worker does).
 """
 
 from __future__ import annotations
@@ -112,9 +112,12 @@ class TrioWorker(AsyncioWorker):
 def server_config(cfg: Any, server: dict[str, Any]) -> ServerConfig:
     """The ServerConfig that gunicorn's settings ``cfg`` mean (see the module's docstring)."""
     line, field = cfg.limit_request_line or 8190, cfg.limit_request_field_size or 8190
+    allowed = cfg.forwarded_allow_ips
     protocol = Config(
         keep_alive_timeout=float(cfg.keepalive) or 0.1,
         max_request_head_size=max(Config().max_request_head_size, line + field + 4),
+        proxy_headers=True,
+        forwarded_allow_ips=(allowed,) if isinstance(allowed, str) else tuple(allowed),
     )
     tls: dict[str, Any] = {}
     if cfg.is_ssl:

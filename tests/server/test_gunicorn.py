@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from helpers.processes import client_loop, get_pid, pids_answering, until
 from helpers.server import TESTS_DIR
@@ -22,10 +23,12 @@ WORKERS = ["AsyncioWorker", "UvloopWorker", "TrioWorker"]
 class Gunicorn:
     """``gunicorn -k asgi_core.backends.gunicorn.<worker>`` on a free port of 127.0.0.1."""
 
-    def __init__(self, worker: str, tmp_path: Path, *flags: str) -> None:
+    def __init__(
+        self, worker: str, tmp_path: Path, *flags: str, app: str = "helpers.process_apps:pid"
+    ) -> None:
         worker_class = f"asgi_core.backends.gunicorn.{worker}"
         args = [sys.executable, "-m", "gunicorn", "-k", worker_class, "-b", "127.0.0.1:0",
-                "--chdir", str(TESTS_DIR), *flags, "helpers.process_apps:pid"]  # fmt: skip
+                "--chdir", str(TESTS_DIR), *flags, app]  # fmt: skip
         env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, env=env)  # fmt: skip
@@ -84,3 +87,15 @@ def test_gunicorn_heartbeat_keeps_an_idle_worker_alive(tmp_path: Path) -> None:
         time.sleep(4)
         assert get_pid(server.port) == first
         assert "WORKER TIMEOUT" not in server.output()
+
+
+@pytest.mark.parametrize("worker", WORKERS)
+def test_gunicorn_forwarded_allow_ips_trusts_the_proxy_headers(worker: str, tmp_path: Path) -> None:
+    """gunicorn's forwarded_allow_ips (default 127.0.0.1): X-Forwarded-For from that peer
+    gives the scope's client, as uvicorn's gunicorn worker does; from others it is ignored."""
+    for allowed, client in (("127.0.0.1", "203.0.113.9"), ("10.0.0.1", "127.0.0.1")):
+        flags = ("--forwarded-allow-ips", allowed)
+        with Gunicorn(worker, tmp_path, *flags, app="helpers.apps:peers") as server:
+            url = f"http://127.0.0.1:{server.port}/"
+            facts = httpx.get(url, headers={"x-forwarded-for": "203.0.113.9"}, timeout=10).json()
+            assert facts["client"][0] == client
