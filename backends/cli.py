@@ -28,6 +28,7 @@ from .options import (
     read_env_file,
 )
 from .tls import ServerTLS
+from .wsgi import INTERFACES
 
 DEMO_APP = "asgi_core.demo:app"
 EXIT_STARTUP_FAILED = 3
@@ -144,6 +145,17 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
                 "APP names a callable that takes no arguments and returns the app",
                 default=False,
             ),
+            Flag(
+                "interface",
+                "what APP speaks; auto tells ASGI 2 classes and WSGI callables by their signature",
+                choices=INTERFACES,
+                default="auto",
+            ),
+            Flag(
+                "wsgi_threads",
+                "threads WSGI apps run in (default: CPUs + 4, at most 32, as hypercorn's pool)",
+                parse=int,
+            ),
             Flag("host", "address to listen on; :: listens on IPv6 and IPv4"),
             Flag("port", "0: any free port"),
             Flag(
@@ -174,6 +186,22 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
                 switch=True,
             ),
             Flag("access_log", "one line per response"),
+            Flag(
+                "access_log_format",
+                "the access line's format, with gunicorn's and hypercorn's atoms (h, r, s, st, "
+                "b, M, D, {user-agent}i, {content-type}o...; see docs/logging.md)",
+            ),
+            Flag(
+                "log_format",
+                "text, or json: one JSON object per line, access records with named fields",
+                choices=("text", "json"),
+                default="text",
+            ),
+            Flag(
+                "log_config",
+                "logging configuration file: .json or .yaml/.yml (dictConfig), else INI "
+                "(fileConfig); applied after the other log flags",
+            ),
             Flag("backlog", "listen backlog"),
             Flag(
                 "graceful_timeout",
@@ -547,13 +575,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"asgi-core: error: {exc}", file=sys.stderr)
         return 2
     other = options.other
-    configure_logging(other["log_level"], other["use_colors"])
+    try:
+        configure_logging(
+            other["log_level"],
+            other["use_colors"],
+            log_format=other["log_format"],
+            log_config=other["log_config"],
+            access_log_format=other["access_log_format"],
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"asgi-core: error: logging: {exc}", file=sys.stderr)
+        return 2
     if file[0]:
         logger.debug("Options from %s", file[0])
     config = options.config
 
     def load() -> Any:
-        return import_app(options.app, other["app_dir"], factory=other["factory"])
+        return import_app(
+            options.app, other["app_dir"], factory=other["factory"],
+            interface=other["interface"], wsgi_threads=other["wsgi_threads"],
+        )  # fmt: skip
 
     try:
         ServerTLS.from_config(config)  # a missing or bad certificate: one line, before serving
