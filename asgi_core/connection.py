@@ -168,6 +168,12 @@ class ServerConnection:
         return self._protocol.reading_paused
 
     @property
+    def client(self) -> Address:
+        """The peer's address as the connection was made with it (before any proxy headers,
+        which apply per request: the access log reads a request's ``client`` from its scope)."""
+        return self._context.info.client
+
+    @property
     def closed(self) -> bool:
         """``CloseConnection`` has been emitted; later input is ignored."""
         return self._protocol.closed

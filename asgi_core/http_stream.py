@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any, NoReturn, Protocol
 
 from .errors import AppProtocolError, ClientDisconnected
-from .events import AppReceive, Event
+from .events import AppReceive, Event, ResponseEnded
 from .headers import HAS_CONNECTION_CLOSE, Headers, check_headers, check_status
 
 DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
@@ -79,10 +79,13 @@ class HTTPStream:
         "body_complete",
         "body_delivered",
         "buffered",
+        "bytes_sent",
         "disconnected",
+        "ended",
         "method",
         "receive_pending",
         "response_state",
+        "status",
         "stream_id",
         "trailers_allowed",
         "wants_trailers",
@@ -111,6 +114,10 @@ class HTTPStream:
         self.response_state = START
         self._head: tuple[int, Headers, int] | None = None
         self.wants_trailers = False
+        #: What ``ResponseEnded`` reports: the status sent (0: none), body bytes, reported yet.
+        self.status = 0
+        self.bytes_sent = 0
+        self.ended = False
 
     # -- the request side: body in, receive() out --------------------------------------------
 
@@ -145,6 +152,7 @@ class HTTPStream:
         self.disconnected = True
         if not self.response_complete:
             self.response_state = ABORTED
+            self._report(False)
         self._body.clear()
         self.buffered = 0
         if self.receive_pending:
@@ -228,11 +236,13 @@ class HTTPStream:
 
     def _on_body(self, message: Mapping[str, Any]) -> None:
         body, more = _check_body(message)
+        self.bytes_sent += len(body)
         end = not more and not self.wants_trailers
         next_state = BODY if more else TRAILERS if self.wants_trailers else DONE
         head = self._head
         if head is not None:  # the first body (also after pathsend): the head goes with it
             self._head = None
+            self.status = head[0]
             self.response_state = next_state
             self._wire.start_response(self, *head, body, end)
         else:
@@ -269,6 +279,8 @@ class HTTPStream:
             self._head = None
             self.wants_trailers = False
             self.response_state = DONE
+            self.status = 500
+            self.bytes_sent = len(INTERNAL_ERROR_BODY)
             self._wire.start_response(
                 self,
                 500,
@@ -288,7 +300,22 @@ class HTTPStream:
         if not self.response_complete:
             self.fail()
 
+    def answered(self, status: int, size: int, request: tuple[str, str, str] | None = None) -> None:
+        """The server's own answer replaced this stream's response (413, 408...); ``request``
+        names the request when its app was never started."""
+        if not self.ended:
+            self.ended = True
+            self._events.append(ResponseEnded(self.stream_id, status, size, True, True, request))
+
+    def _report(self, complete: bool) -> None:
+        """One ``ResponseEnded`` per stream: the response is complete, or cut."""
+        if not self.ended:
+            self.ended = True
+            self._events.append(ResponseEnded(self.stream_id, self.status, self.bytes_sent,
+                                              complete))  # fmt: skip
+
     def _response_done(self) -> None:
+        self._report(self.response_state is DONE)
         self._body.clear()
         self.buffered = 0
         if self.receive_pending:

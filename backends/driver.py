@@ -14,10 +14,20 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from asgi_core.connection import ServerConnection
 from asgi_core.errors import ClientDisconnected
-from asgi_core.events import AppReceive, CloseConnection, Event, SendAllowed, StreamStarted
+from asgi_core.events import (
+    AppReceive,
+    CloseConnection,
+    Event,
+    ResponseEnded,
+    SendAllowed,
+    StreamStarted,
+    WebSocketClosed,
+)
 
+from . import logs
+from .access import Entry
 from .lifecycle import restarting
-from .logs import log_access, log_app_error
+from .logs import log_app_error
 
 if TYPE_CHECKING:
     from .lifecycle import AppCalls
@@ -35,6 +45,8 @@ ACTIONS: dict[type[Event], str] = {
     AppReceive: "on_app_receive",
     SendAllowed: "on_send_allowed",
     CloseConnection: "on_close_connection",
+    ResponseEnded: "on_response_ended",
+    WebSocketClosed: "on_websocket_closed",
 }
 
 
@@ -54,8 +66,8 @@ class Waiter(Protocol):
 class AppStream:
     """One stream's ``receive`` and ``send``, as the application calls them."""
 
-    __slots__ = ("app", "conn", "inbox", "receive_waiter", "responded", "scope", "send_waiter",
-                 "stream_id")  # fmt: skip
+    __slots__ = ("app", "conn", "inbox", "receive_waiter", "responded", "response_headers",
+                 "scope", "send_waiter", "started", "stream_id", "ws_closed")  # fmt: skip
 
     def __init__(
         self, conn: DriverConnection, stream_id: int, scope: dict[str, Any], app: ASGIApp
@@ -70,6 +82,12 @@ class AppStream:
         self.inbox: deque[dict[str, Any]] = deque()
         self.receive_waiter: Waiter | None = None
         self.send_waiter: Waiter | None = None
+        #: When the stream started, on the driver's clock (the access log's duration).
+        self.started = conn.now()
+        #: The app's response headers, kept only when the access log format reads them.
+        self.response_headers: Any = None
+        #: A WebSocket's closing line was written (the core may report the close twice).
+        self.ws_closed = False
 
     async def receive(self) -> dict[str, Any]:
         if not self.inbox:
@@ -99,8 +117,9 @@ class AppStream:
         kind = message.get("type")
         if kind in _FINAL or (kind in _LAST_BODY and not message.get("more_body", False)):
             self.responded = True
-        if kind == "http.response.start" and conn.access_log:
-            log_access(self.scope, message["status"])
+        if kind == "http.response.start":
+            if conn.access_log and logs.access_log.wants_response_headers:
+                self.response_headers = message.get("headers")
         elif kind == "http.response.pathsend":
             await self._send_file(message["path"])
         if conn.write_blocked:
@@ -241,6 +260,30 @@ class DriverConnection:
         """Write what is left, then close (at the end of this ``pump``)."""
         self.close_requested = True
 
+    def on_response_ended(self, event: ResponseEnded) -> None:
+        """A response is over (the app's, cut, or the server's own): one access line."""
+        if self.access_log:
+            stream = self.streams.get(event.stream_id)
+            logs.access_log.log(
+                Entry(
+                    stream.scope if stream is not None else None,
+                    event.status,
+                    event.bytes_sent,
+                    self.now() - stream.started if stream is not None else None,
+                    event.complete,
+                    self.core.client if stream is None else None,
+                    stream.response_headers if stream is not None else None,
+                    event.request,
+                )
+            )
+
+    def on_websocket_closed(self, event: WebSocketClosed) -> None:
+        """An accepted WebSocket is over: its closing line (once, however it ended)."""
+        stream = self.streams.get(event.stream_id)
+        if self.access_log and stream is not None and not stream.ws_closed:
+            stream.ws_closed = True
+            logs.access_log.log(Entry(stream.scope, None, 0, self.now() - stream.started))
+
     def update_reading(self) -> None:
         """Read only while the core wants input and the peer takes our output: a client
         that floods requests or pings but never reads stops being read."""
@@ -291,8 +334,10 @@ class DriverConnection:
             error = exc
             raise
         finally:
-            del self.streams[stream.stream_id]
-            self.core.app_finished(stream.stream_id, error, self.now())
-            self.pump()
+            try:  # the stream is still known while the core reports its end (a 500's line)
+                self.core.app_finished(stream.stream_id, error, self.now())
+                self.pump()
+            finally:
+                del self.streams[stream.stream_id]
             if calls is not None:
                 calls.finished(stream)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any
 
+from .access import AccessLog, JSONFormatter, access_logger
+
+__all__ = ["access_logger", "configure_logging", "log_app_error", "logger"]
+
 logger = logging.getLogger("asgi_core")
-access_logger = logging.getLogger("asgi_core.access")
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -24,31 +28,60 @@ class _ColourFormatter(logging.Formatter):
         return f"\x1b[{colour}m{record.levelname}\x1b[0m: {record.getMessage()}"
 
 
-def configure_logging(level: str = "info", use_colors: bool | None = None) -> None:
+def configure_logging(
+    level: str = "info",
+    use_colors: bool | None = None,
+    *,
+    log_format: str = "text",
+    log_config: str | None = None,
+    access_log_format: str | None = None,
+) -> None:
     """Send ``asgi_core`` logs to stderr at ``level`` (the CLI calls this; embedders need not);
-    level names in colour if ``use_colors``, or with None if stderr is a terminal."""
+    level names in colour if ``use_colors``, or with None if stderr is a terminal; one JSON
+    object per line with ``log_format="json"``. ``log_config`` (a JSON, YAML or INI file) is
+    applied last, as uvicorn does, so it may replace any of that."""
+    global access_log
     handler = logging.StreamHandler(sys.stderr)
     if use_colors is None:
         use_colors = sys.stderr.isatty()
-    formatter = (
-        _ColourFormatter() if use_colors else logging.Formatter("%(levelname)s: %(message)s")
-    )
+    formatter: logging.Formatter
+    if log_format == "json":
+        formatter = JSONFormatter()
+    elif use_colors:
+        formatter = _ColourFormatter()
+    else:
+        formatter = logging.Formatter("%(levelname)s: %(message)s")
     handler.setFormatter(formatter)
     root = logging.getLogger("asgi_core")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    access_log = AccessLog(access_log_format, json_fields=log_format == "json")
+    if log_config is not None:
+        apply_log_config(log_config)
 
 
-def log_access(scope: dict[str, Any], status: int) -> None:
-    """One line per response: client, request line, status (like a common log)."""
-    client = scope.get("client")
-    who = f"{client[0]}:{client[1]}" if client else "-"
-    query = scope.get("query_string", b"")
-    target = scope.get("path", "") + ("?" + query.decode("latin-1") if query else "")
-    access_logger.info(
-        '%s - "%s %s HTTP/%s" %d', who, scope["method"], target, scope["http_version"], status
-    )
+def apply_log_config(path: str) -> None:
+    """``logging.config.dictConfig`` from a ``.json`` or ``.yaml``/``.yml`` file (PyYAML, the
+    ``yaml`` extra), else ``logging.config.fileConfig`` (INI): as uvicorn's ``--log-config``."""
+    import logging.config
+
+    if path.endswith(".json"):
+        with open(path, encoding="utf-8") as file:
+            logging.config.dictConfig(json.load(file))
+    elif path.endswith((".yaml", ".yml")):
+        try:
+            import yaml  # type: ignore[import-untyped,unused-ignore]
+        except ImportError:
+            raise ValueError(f"{path}: YAML needs PyYAML (pip install 'asgi-core[yaml]')") from None
+        with open(path, encoding="utf-8") as file:
+            logging.config.dictConfig(yaml.safe_load(file))
+    else:
+        logging.config.fileConfig(path, disable_existing_loggers=False)
+
+
+#: How access lines are formatted (``configure_logging`` replaces it from the CLI's flags).
+access_log = AccessLog()
 
 
 def log_app_error(scope: dict[str, Any], exc: BaseException) -> None:

@@ -21,7 +21,15 @@ from typing import Any, TypeVar
 
 from asgi_core.config import Config
 from asgi_core.connection import ServerConnection
-from asgi_core.events import AppReceive, CloseConnection, Event, SendAllowed, StreamStarted
+from asgi_core.events import (
+    AppReceive,
+    CloseConnection,
+    Event,
+    ResponseEnded,
+    SendAllowed,
+    StreamStarted,
+    WebSocketClosed,
+)
 
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 
@@ -64,6 +72,9 @@ class MemoryDriver(DriverConnection):
         self.received: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
         self.send_allowed: list[int] = []
         self.event_log: list[Event] = []
+        #: Every ``ResponseEnded`` and ``WebSocketClosed`` (kept apart from ``event_log``).
+        self.ended: list[ResponseEnded | WebSocketClosed] = []
+        self._ended_ids: set[int] = set()
         self.closed = False  # CloseConnection was emitted
         self.close_handled = False  # ... and a step acted on it: nothing may be written after
         self.timer: float | None = None  # the deadline the driver's timer is armed at
@@ -199,6 +210,20 @@ class MemoryDriver(DriverConnection):
         self.event_log.append(event)
         self.send_allowed.append(event.stream_id)
         super().on_send_allowed(event)
+
+    def on_response_ended(self, event: ResponseEnded) -> None:
+        stream_id = event.stream_id
+        _check(
+            stream_id == 0 or stream_id not in self._ended_ids,
+            f"stream {stream_id} reported its response's end twice",
+        )
+        self._ended_ids.add(stream_id)
+        self.ended.append(event)
+        super().on_response_ended(event)
+
+    def on_websocket_closed(self, event: WebSocketClosed) -> None:
+        self.ended.append(event)
+        super().on_websocket_closed(event)
 
     def on_close_connection(self, event: CloseConnection) -> None:
         _check(not self.closed, "CloseConnection emitted twice")

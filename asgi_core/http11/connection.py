@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import AppProtocolError
-from ..events import CloseConnection, StreamStarted
+from ..events import CloseConnection, ResponseEnded, StreamStarted, WebSocketClosed
 from ..h2c import H2CUpgrade, accept_upgrade
 from ..headers import HAS_CONNECTION_CLOSE, Headers, present_flags
 from ..http_stream import HTTPStream
@@ -73,6 +73,7 @@ class HTTP11Connection(ProtocolBase):
         #: Set once a request upgraded the connection to a WebSocket (then it is the only stream).
         self._websocket: WebSocketStream | None = None
         self._denial_writer: BodyWriter | None = None
+        self._denial_bytes = 0
         self._paused = False  # pipelined input is waiting behind the current response
         self._shutting_down = False
 
@@ -257,7 +258,7 @@ class HTTP11Connection(ProtocolBase):
         self._arm(None)
         limit = self._config.max_request_body_size
         if content_length is not None and limit is not None and int(content_length) > limit:
-            self._error_response(413)
+            self._error_response(413, request=request)
         elif connection_upgrade and b"websocket" in upgrade and method == "GET":
             self._start_websocket(stream_id, request, http10)
         elif self._h2c_allowed and (
@@ -291,6 +292,9 @@ class HTTP11Connection(ProtocolBase):
             )  # fmt: skip
         except HandshakeError as exc:
             self._error_response(exc.status, exc.headers)
+            return
+        if self._stream is not None:
+            self._stream.ended = True  # the WebSocket reports its own answer (101 or denial)
 
     def _on_body(self, data: bytes) -> None:
         stream = self._stream
@@ -346,6 +350,7 @@ class HTTP11Connection(ProtocolBase):
         self._add_server_headers(headers)
         self._response_started = True
         write_head(self._out, 101, headers)
+        self._events.append(ResponseEnded(stream.stream_id, 101, 0))
         early = self._reader.trailing  # frames the client sent before the 101
         if early:
             stream.receive_data(early, self._now)
@@ -369,7 +374,9 @@ class HTTP11Connection(ProtocolBase):
             write_head(self._out, status, headers)
             self._denial_writer = writer
         writer.write(self._out, body, end)
+        self._denial_bytes += len(body)
         if end:
+            self._events.append(ResponseEnded(stream.stream_id, status, self._denial_bytes))
             self._close()
 
     def websocket_send(self, stream: WebSocketStream, data: bytes) -> None:
@@ -469,19 +476,30 @@ class HTTP11Connection(ProtocolBase):
             self._arm(KEEP_ALIVE)
 
     def _error_response(
-        self, status: int, extra_headers: Headers | None = None, method: bytes = b""
+        self,
+        status: int,
+        extra_headers: Headers | None = None,
+        method: bytes = b"",
+        request: RequestHead | None = None,
     ) -> None:
         """The server's own answer to a request it will not serve (400, 408, 413, 431, 505),
-        then the connection closes; the request's app, if any, sees http.disconnect."""
+        then the connection closes; the request's app, if any, sees http.disconnect.
+        ``request``: its head, when its app was never started (for the access log)."""
         stream = self._stream
         if stream is not None:
-            stream.disconnect()
             method = stream.method.encode("ascii")
         if not self._response_started and not self.closed:
             self._response_started = True
             headers = list(extra_headers or ())
             self._add_server_headers(headers)
-            error_response(self._out, status, headers, head_request=method == b"HEAD")
+            size = error_response(self._out, status, headers, head_request=method == b"HEAD")
+            if stream is not None:
+                named = None if request is None else (stream.method, _target(request), "HTTP/1.1")
+                stream.answered(status, size, named)
+            else:  # no request head yet (400, 408, 431): stream 0, no scope
+                self._events.append(ResponseEnded(0, status, size, True, True))
+        if stream is not None:
+            stream.disconnect()
         self._close()
 
     def _close(self) -> None:
@@ -490,8 +508,11 @@ class HTTP11Connection(ProtocolBase):
             self._deadlines.clear()
             for stream in self.streams.values():
                 stream.disconnect()
-            if self._websocket is not None:
-                self._websocket.connection_lost()
+            ws = self._websocket
+            if ws is not None:
+                ws.connection_lost()
+                if ws.accepted:
+                    self._events.append(WebSocketClosed(ws.stream_id))
             self._events.append(CloseConnection())
 
     # -- timers -------------------------------------------------------------------------------
@@ -512,3 +533,8 @@ class HTTP11Connection(ProtocolBase):
                 self._arm(REQUEST_BODY)
             elif self._deadlines.running(REQUEST_BODY) and not stream.response_complete:
                 self._arm(None)  # (answered: the timer now bounds draining the body)
+
+
+def _target(request: RequestHead) -> str:
+    """The request target as the access log shows it (latin-1: any byte survives)."""
+    return request.target.decode("latin-1")

@@ -145,9 +145,9 @@ def choose_framing(
     return CHUNKED
 
 
-def error_response(out: bytearray, status: int, headers: Headers, *, head_request: bool) -> None:
+def error_response(out: bytearray, status: int, headers: Headers, *, head_request: bool) -> int:
     """The server's own answer (400, 408, 413, 431, 505...): a short text body, then close;
-    ``headers`` already holds any extra fields plus Server and Date."""
+    ``headers`` already holds any extra fields plus Server and Date. Returns the body's size."""
     body = REASONS.get(status, b"Error") + b"\n"
     fields: Headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
@@ -156,5 +156,7 @@ def error_response(out: bytearray, status: int, headers: Headers, *, head_reques
         *headers,
     ]
     write_head(out, status, fields)
-    if not head_request:  # RFC 9110 section 9.3.2: no content in answer to HEAD
-        out += body
+    if head_request:  # RFC 9110 section 9.3.2: no content in answer to HEAD
+        return 0
+    out += body
+    return len(body)

@@ -23,7 +23,7 @@ from h2.settings import SettingCodes
 
 from ..config import Config
 from ..errors import AppProtocolError, ClientDisconnected
-from ..events import CloseConnection, StreamStarted
+from ..events import CloseConnection, ResponseEnded, StreamStarted, WebSocketClosed
 from ..headers import (
     HAS_CONTENT_LENGTH,
     NO_BODY_STATUSES,
@@ -345,7 +345,8 @@ class HTTP2Connection(ProtocolBase):
             return
         limit = self._config.max_request_body_size
         if limit is not None and content_length is not None and content_length > limit:
-            self._error_response(stream_id, 413, b"Content Too Large\n")
+            request = (method.decode("latin-1"), path.decode("latin-1"), "HTTP/2")
+            self._error_response(stream_id, 413, b"Content Too Large\n", request=request)
             return
         self._start_http(stream_id, method, path, fields, authority, content_length)
 
@@ -601,6 +602,7 @@ class HTTP2Connection(ProtocolBase):
             self._h2.send_headers(stream_id, fields)
         except h2.exceptions.StreamClosedError:
             return
+        self._events.append(ResponseEnded(stream_id, 200, 0))
         record = self._streams.get(stream_id)
         if record is not None:
             early, record.early_data = record.early_data, []
@@ -623,6 +625,8 @@ class HTTP2Connection(ProtocolBase):
         if body:
             out.chunks.append(body)
         out.end = end
+        if end:
+            self._events.append(ResponseEnded(stream_id, status, len(body)))
         self._sender.flush(stream_id, out)
 
     def websocket_send(self, stream: WebSocketStream, data: bytes) -> None:
@@ -634,6 +638,7 @@ class HTTP2Connection(ProtocolBase):
             self._sender.flush(stream.stream_id, out)
 
     def websocket_closed(self, stream: WebSocketStream) -> None:
+        self._events.append(WebSocketClosed(stream.stream_id))
         self._sender.end_stream(stream.stream_id)
 
     def _return_ws_window(self, stream_id: int, record: H2Stream) -> None:
@@ -734,9 +739,15 @@ class HTTP2Connection(ProtocolBase):
             self._goaway(ErrorCodes.ENHANCE_YOUR_CALM)
 
     def _error_response(
-        self, stream_id: int, status: int, body: bytes, extra: Headers | None = None
+        self,
+        stream_id: int,
+        status: int,
+        body: bytes,
+        extra: Headers | None = None,
+        request: tuple[str, str, str] | None = None,
     ) -> None:
-        """The server's own answer to a request it will not serve (413, 501, handshake errors)."""
+        """The server's own answer to a request it will not serve (413, 501, handshake errors);
+        reported as ``ResponseEnded`` here unless the stream's ``HTTPStream`` already did."""
         fields = [(b":status", b"%d" % status), (b"content-type", b"text/plain; charset=utf-8"),
                   (b"content-length", b"%d" % len(body)), *(extra or ())]  # fmt: skip
         self._add_server_headers(fields)
@@ -746,6 +757,9 @@ class HTTP2Connection(ProtocolBase):
         except h2.exceptions.ProtocolError:
             self._reset(stream_id, ErrorCodes.REFUSED_STREAM)
             return
+        record = self._streams.get(stream_id)
+        if record is None or record.http is None or not record.http.ended:
+            self._events.append(ResponseEnded(stream_id, status, len(body), True, True, request))
         stream = self._h2.streams.get(stream_id)
         if stream is not None and not stream.closed:
             # The rest of the body is read and dropped rather than reset at once: clients
@@ -760,6 +774,8 @@ class HTTP2Connection(ProtocolBase):
         has begun, else RST_STREAM(CANCEL); the app sees http.disconnect."""
         stream_id = stream.stream_id
         begun = stream.response_begun
+        if not begun:
+            stream.answered(status, len(body))
         stream.disconnect()
         self._sender.drop(stream_id)
         if begun:
@@ -806,8 +822,11 @@ class HTTP2Connection(ProtocolBase):
         for record in self._streams.values():
             if record.http is not None:
                 record.http.disconnect()
-            if record.websocket is not None:
-                record.websocket.connection_lost()
+            ws = record.websocket
+            if ws is not None:
+                ws.connection_lost()
+                if ws.accepted:
+                    self._events.append(WebSocketClosed(ws.stream_id))
         self._sender.release_all()
         self._events.append(CloseConnection())
 
