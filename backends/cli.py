@@ -28,6 +28,7 @@ from .options import (
     read_env_file,
 )
 from .tls import ServerTLS
+from .wsgi import INTERFACES
 
 DEMO_APP = "asgi_core.demo:app"
 EXIT_STARTUP_FAILED = 3
@@ -143,6 +144,17 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
                 "factory",
                 "APP names a callable that takes no arguments and returns the app",
                 default=False,
+            ),
+            Flag(
+                "interface",
+                "what APP speaks; auto tells ASGI 2 classes and WSGI callables by their signature",
+                choices=INTERFACES,
+                default="auto",
+            ),
+            Flag(
+                "wsgi_threads",
+                "threads WSGI apps run in (default: CPUs + 4, at most 32, as hypercorn's pool)",
+                parse=int,
             ),
             Flag("host", "address to listen on; :: listens on IPv6 and IPv4"),
             Flag("port", "0: any free port"),
@@ -579,7 +591,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = options.config
 
     def load() -> Any:
-        return import_app(options.app, other["app_dir"], factory=other["factory"])
+        return import_app(
+            options.app, other["app_dir"], factory=other["factory"],
+            interface=other["interface"], wsgi_threads=other["wsgi_threads"],
+        )  # fmt: skip
 
     try:
         ServerTLS.from_config(config)  # a missing or bad certificate: one line, before serving

@@ -9,18 +9,27 @@ import traceback
 from typing import Any
 
 from .logs import logger
+from .wsgi import InterfaceError, as_asgi3
 
 
 class AppImportError(Exception):
     """The app string does not name an importable ASGI application (one line for the user)."""
 
 
-def import_app(spec: str, app_dir: str | None = ".", factory: bool = False) -> Any:
+def import_app(
+    spec: str,
+    app_dir: str | None = ".",
+    factory: bool = False,
+    interface: str = "asgi3",
+    wsgi_threads: int | None = None,
+) -> Any:
     """Import ``module:attr`` (``attr`` may be dotted); the module is looked up in ``app_dir``.
 
     With ``factory``, ``attr`` is a callable taking no arguments that returns the app
     (uvicorn's ``--factory``). A module that raises while importing is logged with its
     traceback at debug level, and the one-line error names the exception and where it was raised.
+    ``interface`` (``auto``, ``asgi3``, ``asgi2``, ``wsgi``) says what the app speaks; an ASGI 2
+    or WSGI app comes back wrapped as ASGI 3 (``backends/wsgi.py``, ``wsgi_threads`` threads).
     """
     module_name, sep, attrs = spec.partition(":")
     if not sep or not module_name or not attrs:
@@ -38,7 +47,10 @@ def import_app(spec: str, app_dir: str | None = ".", factory: bool = False) -> A
         app = _call_factory(spec, app)
     if not callable(app):
         raise AppImportError(f"{spec!r} is not callable, so it is not an ASGI application")
-    return app
+    try:
+        return as_asgi3(app, interface, spec, wsgi_threads)
+    except InterfaceError as exc:
+        raise AppImportError(str(exc)) from None
 
 
 def _import_module(name: str) -> Any:

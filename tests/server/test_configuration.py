@@ -189,7 +189,8 @@ def test_factory_and_header(tmp_path: Path) -> None:
         assert response.headers.get_list("server") == ["mine"]
     result = run_cli("factoryapp:create", "--app-dir", str(tmp_path), "--port", "0",
                      "--lifespan", "on", PYTHONPATH=str(TESTS_DIR))  # fmt: skip
-    assert result.returncode == 3  # without --factory, create() itself is the "app"
+    assert result.returncode == 2  # without --factory, create() takes no arguments: no app
+    assert "--factory calls it" in result.stderr and "--interface" in result.stderr
 
 
 # -- docs/configuration.md is this table ------------------------------------------------------
