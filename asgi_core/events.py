@@ -68,4 +68,22 @@ class WebSocketClosed:
     stream_id: int
 
 
-Event = StreamStarted | AppReceive | SendAllowed | CloseConnection | ResponseEnded | WebSocketClosed
+@dataclass(frozen=True, slots=True)
+class LimitHit:
+    """A protocol limit was hit that no response shows (for metrics): ``limit`` is
+    ``"refused_stream"`` or ``"enhance_your_calm"`` (the reset, control-frame, empty-DATA or
+    CONTINUATION budgets). Limits answered with a status (408, 413, 431) are in
+    ``ResponseEnded``."""
+
+    limit: str
+
+
+Event = (
+    StreamStarted
+    | AppReceive
+    | SendAllowed
+    | CloseConnection
+    | ResponseEnded
+    | WebSocketClosed
+    | LimitHit
+)

@@ -202,6 +202,11 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
                 "logging configuration file: .json or .yaml/.yml (dictConfig), else INI "
                 "(fileConfig); applied after the other log flags",
             ),
+            Flag(
+                "metrics_bind",
+                "serve Prometheus metrics at /metrics on HOST:PORT (the metrics extra); with "
+                "--workers one scrape sums every worker",
+            ),
             Flag("backlog", "listen backlog"),
             Flag(
                 "graceful_timeout",
@@ -606,12 +611,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _serve(app, config, load, other["app_dir"])
 
 
-def _serve(app: Any, config: ServerConfig, load: Callable[[], Any], app_dir: str) -> int:
-    """Serve (or supervise workers); the exit status."""
+def _serve_with_metrics(
+    app: Any, config: ServerConfig, load: Callable[[], Any], app_dir: str
+) -> int:
+    """``_serve`` with ``/metrics`` on ``--metrics-bind``: here, or (with workers) in the
+    supervisor over prometheus-client's multiprocess files, in a folder made and removed here."""
+    from . import metrics
+    from .run import require
+
+    bind = config.metrics_bind or ""
+    try:
+        metrics.parse_bind(bind)
+    except ValueError as exc:
+        print(f"asgi-core: error: {exc}", file=sys.stderr)
+        return 2
+    if not config.supervised:
+        require("prometheus_client", "metrics")
+        metrics.serve_single(bind)
+        return _serve(app, config, load, app_dir, metrics=True)
+    path = metrics.prepare_multiprocess()  # before prometheus-client is imported or forked
+    try:
+        require("prometheus_client", "metrics")
+        metrics.serve_multiprocess(bind)
+        return _serve(app, config, load, app_dir, metrics=True)
+    finally:
+        metrics.cleanup(path)
+
+
+def _serve(
+    app: Any, config: ServerConfig, load: Callable[[], Any], app_dir: str, metrics: bool = False
+) -> int:
+    """Serve (or supervise workers); the exit status. ``metrics``: ``/metrics`` is set up."""
     from .lifespan import LifespanFailure
     from .run import BackendUnavailable, run
 
     try:
+        if config.metrics_bind is not None and not metrics:
+            return _serve_with_metrics(app, config, load, app_dir)
         if config.supervised:
             from .supervisor import supervise
 

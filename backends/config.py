@@ -56,6 +56,8 @@ class ServerConfig:
     limit_concurrency: int | None = None
     backlog: int = 2048
     access_log: bool = True
+    #: ``HOST:PORT`` to serve Prometheus metrics at ``/metrics`` on (None: no metrics).
+    metrics_bind: str | None = None
     protocol: Config = field(default_factory=Config)
     #: PEM certificate chain (the server's certificate first); serving TLS when set.
     ssl_certfile: str | None = None

@@ -18,13 +18,14 @@ from asgi_core.events import (
     AppReceive,
     CloseConnection,
     Event,
+    LimitHit,
     ResponseEnded,
     SendAllowed,
     StreamStarted,
     WebSocketClosed,
 )
 
-from . import logs
+from . import logs, metrics
 from .access import Entry
 from .lifecycle import restarting
 from .logs import log_app_error
@@ -47,6 +48,7 @@ ACTIONS: dict[type[Event], str] = {
     CloseConnection: "on_close_connection",
     ResponseEnded: "on_response_ended",
     WebSocketClosed: "on_websocket_closed",
+    LimitHit: "on_limit_hit",
 }
 
 
@@ -165,6 +167,10 @@ class DriverConnection:
         self.read_paused = False
         self.armed_deadline: float | None = None
         self.close_requested = False
+        #: Counted in the open-connections gauge (until the socket closes or is lost).
+        self.counted = metrics.metrics is not None
+        if self.counted:
+            metrics.metrics.connections.inc()  # type: ignore[union-attr]
 
     # -- what a driver provides ---------------------------------------------------------------
 
@@ -223,6 +229,7 @@ class DriverConnection:
             self.write(data)
         if self.close_requested:
             self.transport_closed = True
+            self.uncount()
             self.close_transport()
             self.rearm_timer(None)
             return
@@ -261,15 +268,23 @@ class DriverConnection:
         self.close_requested = True
 
     def on_response_ended(self, event: ResponseEnded) -> None:
-        """A response is over (the app's, cut, or the server's own): one access line."""
+        """A response is over (the app's, cut, or the server's own): one access line, and
+        the metrics when they are on."""
+        collected = metrics.metrics
+        if not self.access_log and collected is None:
+            return
+        stream = self.streams.get(event.stream_id)
+        scope = stream.scope if stream is not None else None
+        duration = self.now() - stream.started if stream is not None else None
+        if collected is not None:
+            collected.response_ended(scope, event.status, event.bytes_sent, duration)
         if self.access_log:
-            stream = self.streams.get(event.stream_id)
             logs.access_log.log(
                 Entry(
-                    stream.scope if stream is not None else None,
+                    scope,
                     event.status,
                     event.bytes_sent,
-                    self.now() - stream.started if stream is not None else None,
+                    duration,
                     event.complete,
                     self.core.client if stream is None else None,
                     stream.response_headers if stream is not None else None,
@@ -277,12 +292,25 @@ class DriverConnection:
                 )
             )
 
+    def on_limit_hit(self, event: LimitHit) -> None:
+        """A limit no response shows (a refused stream, ENHANCE_YOUR_CALM): counted."""
+        collected = metrics.metrics
+        if collected is not None:
+            collected.limits.labels(event.limit).inc()
+
     def on_websocket_closed(self, event: WebSocketClosed) -> None:
         """An accepted WebSocket is over: its closing line (once, however it ended)."""
         stream = self.streams.get(event.stream_id)
         if self.access_log and stream is not None and not stream.ws_closed:
             stream.ws_closed = True
             logs.access_log.log(Entry(stream.scope, None, 0, self.now() - stream.started))
+
+    def uncount(self) -> None:
+        """The connection is over: out of the open-connections gauge (once)."""
+        if self.counted:
+            self.counted = False
+            if metrics.metrics is not None:
+                metrics.metrics.connections.dec()
 
     def update_reading(self) -> None:
         """Read only while the core wants input and the peer takes our output: a client
@@ -304,6 +332,7 @@ class DriverConnection:
     def transport_lost(self) -> None:
         """The socket is gone: the core disconnects every stream; waiting sends return."""
         self.transport_closed = True
+        self.uncount()
         self.core.connection_lost(self.now())
         self.pump()
         self.rearm_timer(None)
@@ -323,6 +352,9 @@ class DriverConnection:
         calls = self.calls
         if calls is not None:
             calls.started(stream)
+        collected = metrics.metrics
+        if collected is not None:
+            collected.stream_started(stream.scope)
         try:
             await stream.app(stream.scope, stream.receive, stream.send)
         except ClientDisconnected:
@@ -339,5 +371,7 @@ class DriverConnection:
                 self.pump()
             finally:
                 del self.streams[stream.stream_id]
+                if collected is not None:
+                    collected.stream_finished(stream.scope)
             if calls is not None:
                 calls.finished(stream)

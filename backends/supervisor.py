@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import metrics
 from .config import ServerConfig
 from .driver import ASGIApp
 from .importer import AppImportError
@@ -217,6 +218,7 @@ class Supervisor:
     def _on_exit(self, worker: Worker, status: int) -> None:
         del self.workers[worker.pid]
         os.close(worker.status)
+        metrics.worker_exited(worker.pid)
         code = os.waitstatus_to_exitcode(status)
         expected = worker.stopping and code in (0, EXIT_RECYCLE, -signal.SIGTERM, -RESTART_SIGNAL)
         _log_exit(worker, code, expected)
@@ -355,6 +357,8 @@ def _worker_main(
     limit: int | None,
 ) -> int:
     """A worker's life: import the app, serve, say READY and DRAINING; its exit status."""
+    if config.metrics_bind is not None:
+        metrics.enable()  # in the supervisor's PROMETHEUS_MULTIPROC_DIR
     try:
         app = load_app()
     except AppImportError as exc:

@@ -23,7 +23,7 @@ from h2.settings import SettingCodes
 
 from ..config import Config
 from ..errors import AppProtocolError, ClientDisconnected
-from ..events import CloseConnection, ResponseEnded, StreamStarted, WebSocketClosed
+from ..events import CloseConnection, LimitHit, ResponseEnded, StreamStarted, WebSocketClosed
 from ..headers import (
     HAS_CONTENT_LENGTH,
     NO_BODY_STATUSES,
@@ -735,6 +735,7 @@ class HTTP2Connection(ProtocolBase):
         """REFUSED_STREAM (RFC 9113 section 8.7): not processed, safe to retry; refusals
         count against the reset budget, so a client that keeps being refused is cut off."""
         self._reset(stream_id, ErrorCodes.REFUSED_STREAM)
+        self._events.append(LimitHit("refused_stream"))
         if not self._limits.resets.spend(self._now):
             self._goaway(ErrorCodes.ENHANCE_YOUR_CALM)
 
@@ -812,6 +813,8 @@ class HTTP2Connection(ProtocolBase):
         if not self._goaway_sent:
             self._goaway_sent = True
             self._h2.close_connection(error_code=code, last_stream_id=self._last_stream_id)
+            if code is ErrorCodes.ENHANCE_YOUR_CALM:
+                self._events.append(LimitHit("enhance_your_calm"))
         self._close()
 
     def _close(self) -> None:
