@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import socket
 import time
@@ -13,6 +14,7 @@ import pytest
 import websockets
 from helpers import apps
 from websockets.asyncio.client import connect
+from websockets.sync.client import connect as connect_sync
 
 
 def run(coro: Any) -> Any:
@@ -189,8 +191,9 @@ def test_compression_negotiated_or_not(serve: Any, compression: str | None) -> N
 
 
 def test_ping_flood_from_a_client_that_never_reads_stops_being_read(serve: Any) -> None:
-    """Pongs are queued for a peer that reads nothing: reading pauses and memory stays bounded."""
-    server = serve(apps.ws_echo)
+    """Pongs are queued for a peer that reads nothing: reading pauses and memory stays bounded
+    (with the control-frame budget off; with it, the flood is cut: the next test)."""
+    server = serve(apps.ws_echo, ws_control_frame_budget=None)
     key = base64.b64encode(os.urandom(16))
     ping = b"\x89\x80\x00\x00\x00\x00"  # a masked, empty ping
     with socket.create_connection((server.host, server.port), timeout=10) as sock:
@@ -213,6 +216,30 @@ def test_ping_flood_from_a_client_that_never_reads_stops_being_read(serve: Any) 
                 stalled_since = stalled_since or time.monotonic()
                 time.sleep(0.01)
     assert sent < limit, f"the server kept reading pings it could not answer: {sent} bytes"
+
+
+def test_a_ping_flood_is_closed_with_1008_and_others_are_served(serve: Any) -> None:
+    """Config.ws_control_frame_budget (default 100 per 10 s): a flood of pings is failed with
+    1008, policy violation (RFC 6455 section 7.4.1), while another client is served."""
+    server = serve(apps.ws_echo)
+    key = base64.b64encode(os.urandom(16))
+    ping = b"\x89\x80\x00\x00\x00\x00"  # a masked, empty ping
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        with contextlib.suppress(OSError):  # the server may close while we still send
+            sock.sendall(ping * 1000)
+        received = b""
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(65536):
+                received += chunk
+    # The close frame: opcode 8, then the code 1008 (0x03f0) first in its payload.
+    assert b"\x88" in received and b"\x03\xf0" in received[received.rindex(b"\x88") :]
+    with connect_sync(f"ws://{server.host}:{server.port}/ws", open_timeout=10) as ws:
+        ws.send("still here")
+        assert ws.recv(timeout=10) == "still here"
 
 
 def test_app_sending_to_a_client_that_never_reads_is_held_back(serve: Any) -> None:
