@@ -10,7 +10,7 @@ import anyio
 
 from .config import ServerConfig
 from .driver import ASGIApp
-from .run import OnReady, use_uvloop
+from .run import OnReady, Ready, Sockets, use_uvloop
 from .runtime import Runtime
 from .sockets import Listening, peer_and_local
 from .structured import serve_structured, serve_until_signal
@@ -133,11 +133,7 @@ async def serve(
 
 
 def run(
-    app: ASGIApp,
-    config: ServerConfig,
-    *,
-    listeners: Sequence[Listening] | None = None,
-    on_ready: OnReady | None = None,
+    app: ASGIApp, config: ServerConfig, *, listeners: Sockets = None, on_ready: Ready = None
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
     if config.loop == "trio":

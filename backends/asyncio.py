@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
-from asgi_core.connection import ServerConnection
 from asgi_core.httpdate import DateHeader
 from asgi_core.proxy import ProxyProtocolError
 
@@ -26,7 +25,7 @@ from .lifecycle import AppCalls, log_cut, log_draining, log_waiting
 from .lifespan import LifespanFailure, LifespanRunner
 from .logs import logger
 from .proxy_protocol import ProxyHeaderReader
-from .run import PROGRAM_SIGNALS, OnReady, ProgramSignals, report_ready, use_uvloop
+from .run import PROGRAM_SIGNALS, OnReady, ProgramSignals, Ready, Sockets, report_ready, use_uvloop
 from .sockets import Listening, as_listening, close_listeners, open_listeners, socket_address
 from .tls import ServerTLS, TLSEngine, watch_certificates
 
@@ -107,18 +106,7 @@ class _Connection(asyncio.Protocol, DriverConnection):
             local = socket_address(transport.get_extra_info("sockname"))
         else:
             client, local, scheme = proxied.client, proxied.server, proxied.scheme or scheme
-        core = ServerConnection(
-            server.config.protocol,
-            client=client,
-            server=local,
-            scheme=scheme,
-            alpn=alpn,
-            tls=tls,
-            state=server.state,
-            date=server.date,
-            now=self.loop.time(),
-        )
-        self.init_driver(core, server.app, server.config.access_log, server.calls)
+        self.start_core(server, client=client, local=local, scheme=scheme, alpn=alpn, tls=tls)
         server.connections.add(self)
         self.pump()
         if server.stopping:  # it arrived, or its handshake ended, after the shutdown began
@@ -578,11 +566,7 @@ def _factory(server: _Server, tls: ServerTLS | None) -> Callable[[], asyncio.Pro
 
 
 def run(
-    app: ASGIApp,
-    config: ServerConfig,
-    *,
-    listeners: Sequence[Listening] | None = None,
-    on_ready: OnReady | None = None,
+    app: ASGIApp, config: ServerConfig, *, listeners: Sockets = None, on_ready: Ready = None
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
     loop: asyncio.AbstractEventLoop

@@ -31,6 +31,9 @@ from .lifecycle import restarting
 from .logs import log_app_error
 
 if TYPE_CHECKING:
+    from asgi_core.httpdate import DateHeader
+
+    from .config import ServerConfig
     from .lifecycle import AppCalls
 
 ASGIApp = Callable[..., Awaitable[None]]
@@ -143,12 +146,53 @@ class AppStream:
             file.close()
 
 
+class ServerShared(Protocol):
+    """What a driver's server object shares with its connections (asyncio's ``_Server``,
+    ``StructuredServer``)."""
+
+    @property
+    def app(self) -> ASGIApp: ...
+    @property
+    def config(self) -> ServerConfig: ...
+    @property
+    def state(self) -> dict[str, Any]: ...
+    @property
+    def date(self) -> DateHeader: ...
+    @property
+    def calls(self) -> AppCalls: ...
+
+
 class DriverConnection:
     """The loop around one ``ServerConnection``; subclasses provide the I/O primitives."""
 
     core: ServerConnection
     app: ASGIApp
     access_log: bool
+
+    def start_core(
+        self,
+        server: ServerShared,
+        *,
+        client: Any,
+        local: Any,
+        scheme: str,
+        alpn: str | None,
+        tls: dict[str, Any] | None,
+    ) -> None:
+        """Make this connection's ``ServerConnection`` (at accept, or after its TLS handshake
+        and PROXY header) and start driving it."""
+        core = ServerConnection(
+            server.config.protocol,
+            client=client,
+            server=local,
+            scheme=scheme,
+            alpn=alpn,
+            tls=tls,
+            state=server.state,
+            date=server.date,
+            now=self.now(),
+        )
+        self.init_driver(core, server.app, server.config.access_log, server.calls)
 
     def init_driver(
         self,

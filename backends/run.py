@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from typing import Any
 
@@ -17,6 +17,10 @@ from .tls import reload_certificates
 
 Address = tuple[str, int]
 OnReady = Callable[[list[Address]], object]
+#: ``run(on_ready=)``: told the bound addresses, from inside the serving loop, once it accepts.
+Ready = OnReady | None
+#: ``run(listeners=)``: sockets already bound, or None for those the configuration names.
+Sockets = Sequence[Listening] | None
 
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: What a supervisor sends a worker it replaces: drain as on SIGTERM, WebSockets get 1012.
@@ -94,11 +98,7 @@ def use_uvloop(config: ServerConfig) -> bool:
 
 
 def run(
-    app: ASGIApp,
-    config: ServerConfig,
-    *,
-    listeners: list[Listening] | None = None,
-    on_ready: OnReady | None = None,
+    app: ASGIApp, config: ServerConfig, *, listeners: Sockets = None, on_ready: Ready = None
 ) -> None:
     """Serve with the configured backend until SIGINT or SIGTERM (the CLI's entry point).
 

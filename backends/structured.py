@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from asgi_core.connection import ServerConnection
 from asgi_core.httpdate import DateHeader
 from asgi_core.proxy import ProxyProtocolError
 
@@ -140,18 +139,7 @@ class StructuredConnection(DriverConnection):
             self._receive = stream.receive
             self._send = stream.send
             scheme, alpn, tls_info = "https", tls.alpn(stream.ssl), tls.extension(stream.ssl)
-        core = ServerConnection(
-            server.config.protocol,
-            client=client,
-            server=own,
-            scheme=scheme,
-            alpn=alpn,
-            tls=tls_info,
-            state=server.state,
-            date=server.date,
-            now=runtime.current_time(),
-        )
-        self.init_driver(core, server.app, server.config.access_log, server.calls)
+        self.start_core(server, client=client, local=own, scheme=scheme, alpn=alpn, tls=tls_info)
         self._serving = True
         try:
             async with runtime.task_group() as apps:

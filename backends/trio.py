@@ -10,7 +10,7 @@ import trio
 
 from .config import ServerConfig
 from .driver import ASGIApp
-from .run import OnReady
+from .run import OnReady, Ready, Sockets
 from .runtime import Runtime
 from .sockets import Listening, peer_and_local
 from .structured import serve_structured, serve_until_signal
@@ -93,11 +93,7 @@ async def serve(
 
 
 def run(
-    app: ASGIApp,
-    config: ServerConfig,
-    *,
-    listeners: Sequence[Listening] | None = None,
-    on_ready: OnReady | None = None,
+    app: ASGIApp, config: ServerConfig, *, listeners: Sockets = None, on_ready: Ready = None
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully (the CLI's entry point)."""
     trio.run(serve_until_signal, RUNTIME, app, config, listeners, on_ready)
