@@ -9,6 +9,9 @@ from .errors import ConfigError
 from .headers import _BAD_VALUE, TOKEN
 from .proxy import trusted_peers
 
+#: ``Config.ws``: WebSockets served (auto, wsproto) or not (none).
+WS_CHOICES = ("auto", "none", "wsproto")
+
 KiB = 1024
 MiB = 1024 * KiB
 
@@ -18,6 +21,7 @@ _NOT_NUMBERS = frozenset(
         "server_header",
         "date_header",
         "ws_per_message_deflate",
+        "ws",
         "http2",
         "default_headers",
         "proxy_headers",
@@ -96,6 +100,10 @@ class Config:
     ws_max_fragments: int | None = 128
     #: Offer permessage-deflate (RFC 7692) to clients that ask for it.
     ws_per_message_deflate: bool = True
+    #: WebSocket support (uvicorn's ``--ws``): "auto" and "wsproto" serve WebSockets (over
+    #: wsproto, the one implementation here); "none" serves an Upgrade request as plain HTTP
+    #: and offers no RFC 8441 extended CONNECT.
+    ws: str = "auto"
     #: Serve HTTP/2: chosen by ALPN over TLS, by its preface or an ``Upgrade: h2c`` otherwise.
     http2: bool = True
     #: Streams one HTTP/2 connection may run at once (SETTINGS_MAX_CONCURRENT_STREAMS); a reset
@@ -135,6 +143,8 @@ class Config:
         for name in _BOOLS:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"Config.{name} must be a bool, not {getattr(self, name)!r}")
+        if self.ws not in WS_CHOICES:
+            raise ConfigError(f"Config.ws must be one of {WS_CHOICES}, not {self.ws!r}")
         object.__setattr__(self, "forwarded_allow_ips", _allow_list(self.forwarded_allow_ips))
 
     @property

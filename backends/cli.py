@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any, NoReturn
 
 from asgi_core import __version__
-from asgi_core.config import Config
+from asgi_core.config import WS_CHOICES, Config
 from asgi_core.errors import ConfigError
 
 from .config import BACKENDS, CERT_REQS, LIFESPAN_MODES, LOOPS, ServerConfig
@@ -272,6 +272,11 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
             ),
             Flag("ws_close_timeout", "seconds a peer has to answer our close frame"),
             Flag("ws_per_message_deflate", "permessage-deflate (RFC 7692) when a client offers it"),
+            Flag(
+                "ws",
+                "WebSockets: auto or wsproto serve them; none serves an Upgrade as plain HTTP",
+                choices=WS_CHOICES,
+            ),
             Flag("server_header", "value of the Server header", off="--no-server-header"),
             Flag("date_header", "a Date header on responses that lack one"),
             Flag(

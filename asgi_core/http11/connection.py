@@ -259,7 +259,12 @@ class HTTP11Connection(ProtocolBase):
         limit = self._config.max_request_body_size
         if content_length is not None and limit is not None and int(content_length) > limit:
             self._error_response(413, request=request)
-        elif connection_upgrade and b"websocket" in upgrade and method == "GET":
+        elif (
+            connection_upgrade
+            and b"websocket" in upgrade
+            and method == "GET"
+            and self._config.ws != "none"
+        ):
             self._start_websocket(stream_id, request, http10)
         elif self._h2c_allowed and (
             h2c := accept_upgrade(request.method, request.target, headers, upgrade, self._config)

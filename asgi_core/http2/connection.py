@@ -117,7 +117,8 @@ class HTTP2Connection(ProtocolBase):
             SettingCodes.MAX_HEADER_LIST_SIZE: config.h2_max_header_list_size,
             SettingCodes.HEADER_TABLE_SIZE: config.h2_max_header_table_size,
             SettingCodes.INITIAL_WINDOW_SIZE: int(config.max_buffered_body_size),
-            SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,  # RFC 8441 section 3
+            # RFC 8441 section 3: extended CONNECT carries WebSockets, unless they are off.
+            SettingCodes.ENABLE_CONNECT_PROTOCOL: int(config.ws != "none"),
         }
         h2_conn.local_settings = h2.settings.Settings(client=False, initial_values=settings)
         h2_conn.decoder.max_header_list_size = config.h2_max_header_list_size
@@ -326,7 +327,7 @@ class HTTP2Connection(ProtocolBase):
             return
         method, path, authority, protocol, fields = _request_fields(headers)
         if method == b"CONNECT":
-            if protocol == b"websocket":
+            if protocol == b"websocket" and self._config.ws != "none":
                 self._start_websocket(stream_id, path, fields)
             else:
                 self._error_response(stream_id, 501, b"CONNECT is not supported\n")

@@ -889,3 +889,18 @@ def test_a_stalled_upload_times_out_on_its_stream_only() -> None:
     peer.flush()
     assert bytes(peer.data[other]) == b"fine"
     assert not h.closed
+
+
+def test_ws_none_offers_no_extended_connect() -> None:
+    """Config.ws "none": SETTINGS_ENABLE_CONNECT_PROTOCOL is 0 (RFC 8441 section 3), and an
+    extended CONNECT for a WebSocket gets 501 like any CONNECT."""
+    h, peer = start(Config(ws="none"))
+    assert peer.h2.remote_settings.enable_connect_protocol == 0
+    sid = peer.h2.get_next_available_stream_id()
+    fields = [(b":method", b"CONNECT"), (b":protocol", b"websocket"), (b":scheme", b"http"),
+              (b":path", b"/ws"), (b":authority", b"example.com"),
+              (b"sec-websocket-version", b"13")]  # fmt: skip
+    peer.h2.send_headers(sid, fields)  # a client that asks regardless
+    peer.flush()
+    assert sid not in h.scopes
+    assert peer.status(sid) == 501

@@ -364,3 +364,14 @@ def test_no_control_frame_budget_answers_every_ping() -> None:
     h.feed(b"".join(peer.ws.send(Ping(payload=b"x")) for _ in range(500)))
     assert len([e for e in peer.events() if isinstance(e, Pong)]) == 500
     assert not h.closed
+
+
+def test_ws_none_serves_an_upgrade_request_as_plain_http() -> None:
+    """Config.ws "none" (uvicorn's --ws none): no WebSocket; the Upgrade request reaches the
+    app as an ordinary http scope, which may answer it as it likes."""
+    h = Harness(Config(ws="none"))
+    WebSocketPeer(h)
+    assert h.scopes[1]["type"] == "http"
+    assert (b"upgrade", b"websocket") in h.scopes[1]["headers"]
+    h.respond(1, b"no websockets here")
+    assert h.final_responses()[0].status == 200
