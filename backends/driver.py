@@ -300,6 +300,9 @@ class DriverConnection:
             stream.inbox.append(event.message)
             if stream.receive_waiter is not None:
                 stream.receive_waiter.set()
+            collected = metrics.metrics
+            if collected is not None and (body := event.message.get("body")):
+                collected.body_received(stream.scope, len(body))
 
     def on_send_allowed(self, event: SendAllowed) -> None:
         """A ``send()`` that waited on flow control may return."""

@@ -2,8 +2,8 @@
 
 prometheus-client is an extra (``pip install 'asgi-core[metrics]'``), imported only when
 metrics are asked for. The driver calls the ``Metrics`` methods from the events it already
-handles (``ResponseEnded``, ``LimitHit``, a stream's start and end, a connection's open and
-close), so no metric costs anything while ``metrics`` is None.
+handles (``ResponseEnded``, ``LimitHit``, ``AppReceive``, a stream's start and end, a
+connection's open and close), so no metric costs anything while ``metrics`` is None.
 
 With ``--workers``, prometheus-client's multiprocess mode: the supervisor makes a fresh
 ``PROMETHEUS_MULTIPROC_DIR`` before it imports prometheus-client or forks, each worker writes
@@ -47,6 +47,10 @@ class Metrics:
         self.bytes_out = Counter(
             "asgi_core_response_body_bytes", "Response body bytes sent", ["protocol"]
         )
+        self.bytes_in = Counter(
+            "asgi_core_request_body_bytes", "Request body bytes received (handed to the app)",
+            ["protocol"],
+        )  # fmt: skip
         self.connections = Gauge(
             "asgi_core_open_connections", "Open connections", multiprocess_mode="livesum"
         )
@@ -67,6 +71,10 @@ class Metrics:
     def stream_finished(self, scope: dict[str, Any]) -> None:
         """An application call ended."""
         self.streams.labels(_protocol(scope), scope.get("type", "-")).dec()
+
+    def body_received(self, scope: dict[str, Any], size: int) -> None:
+        """Request body bytes the app receives (a body it never reads is not counted)."""
+        self.bytes_in.labels(_protocol(scope)).inc(size)
 
     def response_ended(
         self, scope: dict[str, Any] | None, status: int, size: int, duration: float | None

@@ -64,6 +64,21 @@ def test_counters_move_on_one_process(cli_backend: list[str]) -> None:
     assert value(after, "asgi_core_limit_hits_total", limit="413") == 1
 
 
+def test_request_body_bytes_are_counted_by_protocol(cli_backend: list[str]) -> None:
+    port = free_port()
+    with ServerProcess("helpers.apps:echo", "--port", "0", "--metrics-bind",
+                       f"127.0.0.1:{port}", *cli_backend) as server:  # fmt: skip
+        url = f"http://127.0.0.1:{server.port}/"
+        assert httpx.post(url, content=b"x" * 1000).content == b"x" * 1000
+        with httpx.Client(http1=False, http2=True) as h2c:  # prior knowledge (RFC 9113 3.3)
+            assert h2c.post(url, content=b"y" * 300).http_version == "HTTP/2"
+        after = scrape(port)
+        server.signal(signal.SIGTERM)
+        server.wait()
+    assert value(after, "asgi_core_request_body_bytes_total", protocol="HTTP/1.1") == 1000
+    assert value(after, "asgi_core_request_body_bytes_total", protocol="HTTP/2") == 300
+
+
 def test_one_scrape_sees_every_worker(cli_backend: list[str]) -> None:
     port = free_port()
     with ServerProcess("helpers.process_apps:pid", "--port", "0", "--workers", "2",
