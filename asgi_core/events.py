@@ -71,9 +71,9 @@ class WebSocketClosed:
 @dataclass(frozen=True, slots=True)
 class LimitHit:
     """A protocol limit was hit that no response shows (for metrics): ``limit`` is
-    ``"refused_stream"`` or ``"enhance_your_calm"`` (the reset, control-frame, empty-DATA or
-    CONTINUATION budgets). Limits answered with a status (408, 413, 431) are in
-    ``ResponseEnded``."""
+    ``"refused_stream"``, ``"enhance_your_calm"`` (the reset, control-frame, empty-DATA or
+    CONTINUATION budgets) or ``"client_reset"`` (the client's RST_STREAM, which spends the
+    reset budget). Limits answered with a status (408, 413, 431) are in ``ResponseEnded``."""
 
     limit: str
 

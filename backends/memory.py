@@ -3,8 +3,8 @@
 No socket, no event loop, no real time. What the core writes collects in ``output``; the clock
 is a float, ``clock``, that moves only through ``advance()``, which fires every deadline due on
 the way at its own time, in order; every event is recorded as it is acted on (``scopes``,
-``received``, ``send_allowed``, ``event_log``). It checks the core's side of the driver contract
-as it goes and raises ``ContractError`` when the core breaks it.
+``received``, ``send_allowed``, ``limits``, ``event_log``). It checks the core's side of the
+driver contract as it goes and raises ``ContractError`` when the core breaks it.
 
 Like httpcore's mock backend beside its real ones, one memory driver serves every test that
 needs no socket, each through a thin layer: the test kit's client (``asgi_core.testing``, async,
@@ -25,6 +25,7 @@ from asgi_core.events import (
     AppReceive,
     CloseConnection,
     Event,
+    LimitHit,
     ResponseEnded,
     SendAllowed,
     StreamStarted,
@@ -75,6 +76,8 @@ class MemoryDriver(DriverConnection):
         #: Every ``ResponseEnded`` and ``WebSocketClosed`` (kept apart from ``event_log``).
         self.ended: list[ResponseEnded | WebSocketClosed] = []
         self._ended_ids: set[int] = set()
+        #: Every ``LimitHit``'s ``limit``, in order.
+        self.limits: list[str] = []
         self.closed = False  # CloseConnection was emitted
         self.close_handled = False  # ... and a step acted on it: nothing may be written after
         self.timer: float | None = None  # the deadline the driver's timer is armed at
@@ -224,6 +227,10 @@ class MemoryDriver(DriverConnection):
     def on_websocket_closed(self, event: WebSocketClosed) -> None:
         self.ended.append(event)
         super().on_websocket_closed(event)
+
+    def on_limit_hit(self, event: LimitHit) -> None:
+        self.limits.append(event.limit)
+        super().on_limit_hit(event)
 
     def on_close_connection(self, event: CloseConnection) -> None:
         _check(not self.closed, "CloseConnection emitted twice")

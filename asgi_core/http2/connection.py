@@ -496,6 +496,8 @@ class HTTP2Connection(ProtocolBase):
 
     def _on_reset(self, event: h2.events.StreamReset) -> None:
         stream_id = event.stream_id
+        if event.remote_reset:
+            self._events.append(LimitHit("client_reset"))
         self._sender.drop(stream_id)
         self._deadlines.cancel(REQUEST_BODY, stream_id)
         self._unwanted.pop(stream_id, None)

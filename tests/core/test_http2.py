@@ -298,6 +298,25 @@ def test_client_reset_disconnects_the_app() -> None:
         h.send(sid, {"type": "http.response.start", "status": 200})
 
 
+def test_each_client_reset_is_a_limit_hit_for_the_metrics() -> None:
+    """RFC 9113 section 6.4: RST_STREAM from the client ends its stream. Each one counts
+    (LimitHit "client_reset"), as the server's own refusals do; the server's resets do not."""
+    h, peer = start(Config(h2_max_concurrent_streams=1))
+    reset = peer.request("/", "POST", end=False)
+    peer.h2.reset_stream(reset, ErrorCodes.CANCEL)
+    peer.flush()
+    failed = peer.request("/")
+    assert peer.resets[failed] == ErrorCodes.REFUSED_STREAM  # the reset stream's app runs on
+    h.finish(reset)
+    cut = peer.request("/")
+    h.send(cut, {"type": "http.response.start", "status": 200})
+    h.send(cut, {"type": "http.response.body", "body": b"part", "more_body": True})
+    h.finish(cut, RuntimeError("boom"))
+    peer.flush()
+    assert peer.resets[cut] == ErrorCodes.INTERNAL_ERROR
+    assert h.limits == ["client_reset", "refused_stream"]
+
+
 def test_head_and_204_have_no_body_on_the_wire() -> None:
     """RFC 9110 sections 9.3.2 and 15.3.5."""
     h, peer = start()
