@@ -21,7 +21,7 @@ from asgi_core.proxy import ProxyProtocolError
 
 from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
-from .lifecycle import AppCalls, log_cut, log_draining, log_waiting
+from .lifecycle import AppCalls, ConnectionLimit, log_cut, log_draining, log_waiting
 from .lifespan import LifespanFailure, LifespanRunner
 from .logs import logger
 from .proxy_protocol import ProxyHeaderReader
@@ -49,6 +49,7 @@ class _Server:
         self.date = DateHeader(time.time())
         self.connections: set[_Connection | _ProxyHeaderConnection] = set()
         self.calls = AppCalls(config)
+        self.limit = ConnectionLimit(config)
         #: Set whenever a connection closes or the last app call ends.
         self.progress = asyncio.Event()
         self.calls.on_idle = self.progress.set
@@ -129,6 +130,7 @@ class _Connection(asyncio.Protocol, DriverConnection):
     def _forget(self) -> None:
         server = self.server
         server.connections.discard(self)
+        server.limit.release()
         server.progress.set()
 
     def pause_writing(self) -> None:
@@ -393,8 +395,10 @@ class _ProxyHeaderConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport_closed = True
         self._cancel_timer()
-        self.server.connections.discard(self)
-        self.server.progress.set()
+        server = self.server
+        server.connections.discard(self)
+        server.limit.release()
+        server.progress.set()
 
     def _refuse(self, why: object) -> None:
         self.reader.refuse(why)
@@ -551,18 +555,29 @@ async def _wait_graceful(server: _Server, timeout: float) -> None:
         log_cut(server.calls, len(server.connections), timeout)
 
 
+class _Refused(asyncio.Protocol):
+    """A connection past ``max_connections``: closed as soon as its transport exists."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
 def _factory(server: _Server, tls: ServerTLS | None) -> Callable[[], asyncio.Protocol]:
     """What a listener makes of each accepted connection: plain, or TLS over ``tls``; with
-    ``proxy_protocol``, its PROXY header is read first."""
+    ``proxy_protocol``, its PROXY header is read first; past ``max_connections``, nothing."""
 
     def make() -> _Connection:
         return _Connection(server) if tls is None else _TLSConnection(server, tls)
 
-    if server.config.proxy_protocol:
-        return lambda: _ProxyHeaderConnection(server, make())
-    if tls is None:
-        return lambda: _Connection(server)
-    return lambda: _TLSConnection(server, tls)
+    def admit() -> asyncio.Protocol:
+        # Counted here, not in connection_made: asyncio makes a burst's transports a loop
+        # turn after accepting them all.
+        if not limit.admit(loop.time()):
+            return _Refused()
+        return _ProxyHeaderConnection(server, make()) if proxied else make()
+
+    limit, loop, proxied = server.limit, server.loop, server.config.proxy_protocol
+    return admit
 
 
 def run(

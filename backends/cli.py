@@ -226,6 +226,12 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
                 parse=int,
             ),
             Flag(
+                "max_connections",
+                "open connections per worker past which new ones are closed at accept; 0: no limit",
+                zero_is_off=True,
+                parse=int,
+            ),
+            Flag(
                 "keep_alive_timeout",
                 "seconds before an idle keep-alive connection is closed",
                 aliases=("--timeout-keep-alive",),

@@ -54,6 +54,8 @@ class ServerConfig:
     health_path: str | None = None
     #: Application calls in flight past which requests get 503 (None: no limit).
     limit_concurrency: int | None = None
+    #: Open connections per worker past which a new one is closed at accept (None: no limit).
+    max_connections: int | None = None
     backlog: int = 2048
     access_log: bool = True
     #: ``HOST:PORT`` to serve Prometheus metrics at ``/metrics`` on (None: no metrics).
@@ -134,6 +136,9 @@ class ServerConfig:
         limit = self.limit_concurrency
         if limit is not None and (type(limit) is not int or limit < 1):
             raise ConfigError(f"limit_concurrency must be an int >= 1 (or off), not {limit!r}")
+        limit = self.max_connections
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise ConfigError(f"max_connections must be an int >= 1 (or off), not {limit!r}")
 
     def _check_places(self) -> None:
         from .sockets import parse_bind  # (sockets imports this module for its types)

@@ -5,6 +5,9 @@
   cut when ``graceful_timeout`` passed.
 - ``--limit-concurrency``: past that many calls in flight, a request gets 503 with
   ``Retry-After`` (as uvicorn answers) and a WebSocket handshake a 503 denial.
+- ``--max-connections``: past that many open connections (per worker), a new one is closed
+  at accept, before anything is made for it (Envoy's overload manager); a warning says so,
+  at most once a second, with how many were refused since the last one.
 - ``--health-path``: answered by the server itself, 200 while serving and 503 while draining
   (``--shutdown-delay``: the seconds a load balancer gets to see the 503 before the server
   stops accepting).
@@ -16,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import metrics
 from .logs import logger
 
 if TYPE_CHECKING:
@@ -24,6 +28,44 @@ if TYPE_CHECKING:
 
 #: ``Retry-After`` of a 503 for a server over its ``limit_concurrency`` (RFC 9110 10.2.3).
 RETRY_AFTER = b"1"
+#: Seconds between two warnings about connections refused past ``max_connections``.
+REFUSED_LOG_INTERVAL = 1.0
+
+
+class ConnectionLimit:
+    """``max_connections``: one server's open connections, counted from accept to close;
+    ``admit`` says whether one more may be served."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.limit = config.max_connections
+        self.open = 0
+        #: Refused since the last warning, and when that warning was written.
+        self._refused = 0
+        self._logged_at: float | None = None
+
+    def admit(self, now: float) -> bool:
+        """A connection was accepted: True if it is served (``release`` it once closed),
+        False if it must be closed at once (counted, and logged at most once a second)."""
+        limit = self.limit
+        if limit is None or self.open < limit:
+            self.open += 1
+            return True
+        self._refused += 1
+        collected = metrics.metrics
+        if collected is not None:
+            collected.limits.labels("max_connections").inc()
+        logged_at = self._logged_at
+        if logged_at is None or now - logged_at >= REFUSED_LOG_INTERVAL:
+            since = "" if logged_at is None else f" in the last {now - logged_at:.1f} s"
+            refused = _count(self._refused, "connection")
+            logger.warning("Refused %s past --max-connections %d%s", refused, limit, since)
+            self._refused = 0
+            self._logged_at = now
+        return False
+
+    def release(self) -> None:
+        """An admitted connection is closed."""
+        self.open -= 1
 
 
 class AppCalls:

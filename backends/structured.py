@@ -21,7 +21,7 @@ from asgi_core.proxy import ProxyProtocolError
 
 from .config import ServerConfig
 from .driver import AppStream, ASGIApp, DriverConnection, Waiter
-from .lifecycle import AppCalls, log_cut, log_draining, log_waiting
+from .lifecycle import AppCalls, ConnectionLimit, log_cut, log_draining, log_waiting
 from .lifespan import LifespanRunner
 from .logs import logger
 from .proxy_protocol import ProxyHeaderReader, ReplayedStream
@@ -52,6 +52,7 @@ class StructuredServer:
     date: DateHeader = field(default_factory=lambda: DateHeader(time.time()), init=False)
     connections: set[StructuredConnection] = field(default_factory=set, init=False)
     calls: AppCalls = field(init=False)
+    limit: ConnectionLimit = field(init=False)
     #: Set (and replaced) whenever a connection closes or the last app call ends.
     progress: Event = field(init=False)
 
@@ -59,6 +60,7 @@ class StructuredServer:
         self.progress = self.runtime.event()
         self.calls = AppCalls(self.config)
         self.calls.on_idle = self.notify
+        self.limit = ConnectionLimit(self.config)
 
     def notify(self) -> None:
         self.progress.set()
@@ -472,6 +474,12 @@ async def _accept_loop(
             logger.error("accepting a connection failed: %s", exc)
             await runtime.sleep(0.1)
             continue
+        if not server.limit.admit(runtime.current_time()):
+            try:
+                await stream.aclose()
+            except Exception:  # already reset by the peer: nothing left to release
+                logger.debug("closing a refused connection failed", exc_info=True)
+            continue
         # Counted from accept on, so that a shutdown beginning now waits for it.
         connection = StructuredConnection(server, stream, server.tls if tls else None)
         server.connection_opened(connection)
@@ -486,6 +494,7 @@ async def _run_connection(server: StructuredServer, connection: StructuredConnec
         logger.exception("a connection failed")
     finally:
         server.connection_ended(connection)
+        server.limit.release()
 
 
 async def _tick_date(runtime: Runtime, server: StructuredServer) -> None:
