@@ -56,7 +56,7 @@ class LifespanRunner:
         if isinstance(result, LifespanUnsupported):
             if self.mode == "on":
                 raise LifespanFailure(f"application does not support lifespan: {result.error}")
-            logger.info("ASGI 'lifespan' is not supported by the app; serving without it")
+            logger.info("ASGI 'lifespan' protocol appears unsupported.")  # uvicorn's words
 
     async def shutdown(self) -> None:
         if not self.started:

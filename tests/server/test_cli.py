@@ -78,17 +78,27 @@ def test_startup_failure_exits_non_zero_with_the_app_message(cli_backend: list[s
 
 
 def test_lifespan_on_with_an_app_that_has_none_fails_startup(cli_backend: list[str]) -> None:
+    """helpers.apps:hello raises on the lifespan scope before it receives (ASGI lifespan
+    spec: an app without lifespan raises): with "on" that is a failed startup, shown once."""
     server = ServerProcess(*cli_backend, "helpers.apps:hello", "--port", "0", "--lifespan", "on")
     assert server.start(wait_ready=False).wait() == 3
     time.sleep(0.1)
-    assert "does not support lifespan" in server.output()
+    output = server.output()
+    assert output.count("Traceback") == 1, output
+    assert "AssertionError: unsupported scope type 'lifespan'" in output
+    assert output.strip().endswith("asgi-core: application does not support lifespan: "
+                                   "AssertionError: unsupported scope type 'lifespan'")  # fmt: skip
 
 
 def test_lifespan_auto_serves_an_app_without_lifespan(cli_backend: list[str]) -> None:
+    """The same app with "auto": one info line in uvicorn's words, no traceback, served."""
     with ServerProcess(
         *cli_backend, "helpers.apps:hello", "--port", "0", "--lifespan", "auto"
     ) as server:
         assert httpx.get(f"http://{server.host}:{server.port}").status_code == 200
+        output = server.output()
+    assert "INFO: ASGI 'lifespan' protocol appears unsupported." in output
+    assert "Traceback" not in output
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
