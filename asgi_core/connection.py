@@ -21,6 +21,7 @@ from .httpdate import DateHeader
 from .protocol import ProtocolContext
 from .proxy import trusted_peers
 from .scope import Address, ConnectionInfo
+from .timers import Pressure
 
 #: ALPN protocols the core speaks, in the server's order of preference.
 SUPPORTED_ALPN = ("h2", "http/1.1")
@@ -35,7 +36,8 @@ class ServerConnection:
 
     ``scheme`` is "https" over TLS, where ``alpn`` is what the handshake chose and ``tls`` the
     ASGI TLS extension's dict (``server_cert``, ``client_cert_chain``, ``tls_version``...),
-    put in every scope's ``extensions``.
+    put in every scope's ``extensions``. ``pressure``, shared by a server's connections, shrinks
+    the idle keep-alive waits that start while it is set (``timers.reduced``).
     """
 
     __slots__ = ("_context", "_events", "_h2c", "_protocol", "_sniffed", "_sniffing")
@@ -51,6 +53,7 @@ class ServerConnection:
         state: dict[str, Any] | None = None,
         tls: dict[str, Any] | None = None,
         date: DateHeader | None = None,
+        pressure: Pressure | None = None,
         now: float = 0.0,
     ) -> None:
         offered = SUPPORTED_ALPN if config.http2 else SUPPORTED_ALPN[1:]
@@ -61,7 +64,8 @@ class ServerConnection:
         if proxy is not None and not proxy.trusts_peer(client):
             proxy = None  # an untrusted peer's proxy headers are ignored whole
         info = ConnectionInfo(scheme, client, server, config.root_path, state, tls, proxy)
-        context = ProtocolContext(config, self._events, info, date if config.date_header else None)
+        date = date if config.date_header else None
+        context = ProtocolContext(config, self._events, info, date, pressure)
         self._context = context
         cleartext = alpn is None and config.http2
         #: Waiting for the first bytes: the HTTP/2 preface, or HTTP/1.1.

@@ -15,7 +15,7 @@ from .events import Event
 from .headers import Headers, add_server_headers
 from .httpdate import DateHeader
 from .scope import ConnectionInfo
-from .timers import Deadlines, Timer
+from .timers import Deadlines, Pressure, Timer
 from .websocket import GOING_AWAY, SERVICE_RESTART
 
 
@@ -29,6 +29,8 @@ class ProtocolContext:
     info: ConnectionInfo
     #: The shared Date header; ``None`` when responses get none (``Config.date_header``).
     date: DateHeader | None
+    #: The server's shared overload state (``None``: idle timeouts never shrink).
+    pressure: Pressure | None = None
 
 
 class ProtocolBase:
@@ -45,7 +47,7 @@ class ProtocolBase:
         self._now = now
         self._out = bytearray(output)
         self.closed = False
-        self._deadlines = Deadlines(config)
+        self._deadlines = Deadlines(config, context.pressure)
         self._deadlines.start(Timer.KEEP_ALIVE, now)
 
     @staticmethod

@@ -5,6 +5,9 @@ the connection itself), with the time it is due. ``next`` is their minimum, whic
 driver sleeps until; ``handle_timeout`` asks which are due and fires each one. How long each
 timer runs is the ``Config`` field the timer is named after, so this is where the keep-alive,
 head, body and WebSocket deadlines are set.
+
+Under ``Pressure`` (Envoy's reduce_timeouts: the driver says the server is near its connection
+limit) an idle keep-alive wait that starts runs for ``reduced(keep_alive_timeout)`` instead.
 """
 
 from __future__ import annotations
@@ -34,24 +37,47 @@ class Timer(Enum):
     WS_CLOSE = "ws_close_timeout"
 
 
+def reduced(timeout: float) -> float:
+    """An idle timeout under pressure: a tenth of it, but at least 1 s (and never longer)."""
+    return min(timeout, max(1.0, timeout / 10))
+
+
+class Pressure:
+    """Whether the server is near its connection limit: one object the driver sets and every
+    connection shares (as ``DateHeader``), read when an idle wait starts."""
+
+    __slots__ = ("reduce_timeouts",)
+
+    def __init__(self) -> None:
+        self.reduce_timeouts = False
+
+
 class Deadlines:
     """The named deadlines of one connection; no clock: every change takes ``now``."""
 
-    __slots__ = ("_due", "_durations")
+    __slots__ = ("_due", "_durations", "_pressure", "_reduced")
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, pressure: Pressure | None = None) -> None:
         self._durations = {timer: float(getattr(config, timer.value) or 0.0) for timer in Timer}
+        self._pressure = pressure
+        self._reduced = {**self._durations, Timer.KEEP_ALIVE: reduced(config.keep_alive_timeout)}
         self._due: dict[tuple[Timer, int], float] = {}
+
+    def _duration(self, timer: Timer) -> float:
+        pressure = self._pressure
+        if pressure is not None and pressure.reduce_timeouts:
+            return self._reduced[timer]
+        return self._durations[timer]
 
     def start(self, timer: Timer, now: float, stream_id: int = CONNECTION) -> None:
         """Run ``timer`` from ``now`` for its configured duration, restarting it if it runs."""
-        self._due[timer, stream_id] = now + self._durations[timer]
+        self._due[timer, stream_id] = now + self._duration(timer)
 
     def keep(self, timer: Timer, now: float, stream_id: int = CONNECTION) -> None:
         """Start ``timer`` unless it already runs (then it keeps its deadline)."""
         key = (timer, stream_id)
         if key not in self._due:
-            self._due[key] = now + self._durations[timer]
+            self._due[key] = now + self._duration(timer)
 
     def cancel(self, timer: Timer, stream_id: int = CONNECTION) -> None:
         self._due.pop((timer, stream_id), None)

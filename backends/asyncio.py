@@ -107,6 +107,7 @@ class _Connection(asyncio.Protocol, DriverConnection):
             local = socket_address(transport.get_extra_info("sockname"))
         else:
             client, local, scheme = proxied.client, proxied.server, proxied.scheme or scheme
+            tls = proxied.tls or tls  # the client's TLS, which the proxy ended, not ours with it
         self.start_core(server, client=client, local=local, scheme=scheme, alpn=alpn, tls=tls)
         server.connections.add(self)
         self.pump()
@@ -224,7 +225,8 @@ class _TLSConnection(_Connection):
         server = self.server
         server.connections.add(self)
         loop = self.loop
-        self._timer = loop.call_at(loop.time() + self.tls.handshake_timeout, self._timed_out)
+        timeout = server.limit.timeout(self.tls.handshake_timeout)
+        self._timer = loop.call_at(loop.time() + timeout, self._timed_out)
         if server.stopping:
             self.shutdown()
 

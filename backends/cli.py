@@ -227,7 +227,9 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
             ),
             Flag(
                 "max_connections",
-                "open connections per worker past which new ones are closed at accept; 0: no limit",
+                "open connections per worker past which new ones are closed at accept; from 80 "
+                "percent of it, idle keep-alive and TLS handshake waits that start get a tenth "
+                "of their timeout (at least 1 s); 0: no limit",
                 zero_is_off=True,
                 parse=int,
             ),

@@ -54,7 +54,8 @@ class ServerConfig:
     health_path: str | None = None
     #: Application calls in flight past which requests get 503 (None: no limit).
     limit_concurrency: int | None = None
-    #: Open connections per worker past which a new one is closed at accept (None: no limit).
+    #: Open connections per worker past which a new one is closed at accept; from 80 % of it,
+    #: idle keep-alive and TLS handshake waits that start are shortened (None: no limit).
     max_connections: int | None = None
     backlog: int = 2048
     access_log: bool = True

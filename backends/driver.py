@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from asgi_core.httpdate import DateHeader
 
     from .config import ServerConfig
-    from .lifecycle import AppCalls
+    from .lifecycle import AppCalls, ConnectionLimit
 
 ASGIApp = Callable[..., Awaitable[None]]
 T = TypeVar("T")
@@ -160,6 +160,8 @@ class ServerShared(Protocol):
     def date(self) -> DateHeader: ...
     @property
     def calls(self) -> AppCalls: ...
+    @property
+    def limit(self) -> ConnectionLimit: ...
 
 
 class DriverConnection:
@@ -190,6 +192,7 @@ class DriverConnection:
             tls=tls,
             state=server.state,
             date=server.date,
+            pressure=server.limit.pressure,
             now=self.now(),
         )
         self.init_driver(core, server.app, server.config.access_log, server.calls)

@@ -16,8 +16,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from asgi_core.timers import Pressure, reduced
 
 from . import metrics
 from .logs import logger
@@ -28,20 +31,31 @@ if TYPE_CHECKING:
 
 #: ``Retry-After`` of a 503 for a server over its ``limit_concurrency`` (RFC 9110 10.2.3).
 RETRY_AFTER = b"1"
+#: The share of ``max_connections`` open from which idle keep-alive and TLS handshake waits
+#: that start are shortened (Envoy's reduce_timeouts).
+PRESSURE_SHARE = 0.8
 #: Seconds between two warnings about connections refused past ``max_connections``.
 REFUSED_LOG_INTERVAL = 1.0
 
 
 class ConnectionLimit:
     """``max_connections``: one server's open connections, counted from accept to close;
-    ``admit`` says whether one more may be served."""
+    ``admit`` says whether one more may be served, and ``pressure`` is set from
+    ``PRESSURE_SHARE`` of the limit on (idle waits then shrink: ``timers.reduced``)."""
 
     def __init__(self, config: ServerConfig) -> None:
-        self.limit = config.max_connections
+        self.limit = limit = config.max_connections
         self.open = 0
+        #: Shared by the server's connections (the core reads it as an idle wait starts).
+        self.pressure = Pressure()
+        self._pressure_from = math.inf if limit is None else math.ceil(limit * PRESSURE_SHARE)
         #: Refused since the last warning, and when that warning was written.
         self._refused = 0
         self._logged_at: float | None = None
+
+    def timeout(self, timeout: float) -> float:
+        """How long a wait that starts now runs: ``timeout``, reduced under pressure."""
+        return reduced(timeout) if self.pressure.reduce_timeouts else timeout
 
     def admit(self, now: float) -> bool:
         """A connection was accepted: True if it is served (``release`` it once closed),
@@ -49,6 +63,7 @@ class ConnectionLimit:
         limit = self.limit
         if limit is None or self.open < limit:
             self.open += 1
+            self.pressure.reduce_timeouts = self.open >= self._pressure_from
             return True
         self._refused += 1
         collected = metrics.metrics
@@ -66,6 +81,7 @@ class ConnectionLimit:
     def release(self) -> None:
         """An admitted connection is closed."""
         self.open -= 1
+        self.pressure.reduce_timeouts = self.open >= self._pressure_from
 
 
 class AppCalls:

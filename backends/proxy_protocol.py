@@ -3,7 +3,7 @@
 The core parses (``asgi_core.proxy.ProxyProtocolParser``); this helper holds one connection's
 parser, the trust check (only ``forwarded_allow_ips`` peers may send a header: PROXY section
 2.2, "only trusted proxies"), and what the core is then made with: the announced addresses,
-and "https" when the proxy says it ended TLS with the client.
+and "https" and the ASGI ``tls`` dict when the proxy says it ended TLS with the client.
 """
 
 from __future__ import annotations
@@ -17,19 +17,24 @@ from .config import ServerConfig
 from .logs import logger
 from .runtime import Stream
 from .sockets import socket_address
+from .tls import proxied_extension
 
 
 class ProxyHeaderReader:
     """One connection's PROXY header: ``feed`` bytes until True; then ``client``,
-    ``server``, ``scheme`` and ``rest`` (what followed the header) are the connection's."""
+    ``server``, ``scheme``, ``tls`` and ``rest`` (what followed the header) are the
+    connection's."""
 
-    __slots__ = ("client", "parser", "peer", "rest", "scheme", "server", "timeout", "trusted")
+    __slots__ = ("client", "parser", "peer", "rest", "scheme", "server", "timeout", "tls",
+                 "trusted")  # fmt: skip
 
     def __init__(self, config: ServerConfig, peer: Any, local: Any) -> None:
         self.peer: Address = socket_address(peer)
         self.client: Address = self.peer
         self.server: Address = socket_address(local)
         self.scheme: str | None = None
+        #: The scope's ``tls`` extension, for TLS the proxy ended (None: it did not say so).
+        self.tls: dict[str, Any] | None = None
         self.rest = b""
         self.timeout = config.proxy_protocol_timeout
         allowed = config.protocol.forwarded_allow_ips
@@ -46,6 +51,7 @@ class ProxyHeaderReader:
             self.client, self.server = header.client, header.server
         if header.tls is not None:
             self.scheme = "https"
+            self.tls = proxied_extension(header.tls)
         self.rest = header.rest
         return True
 

@@ -120,6 +120,7 @@ class StructuredConnection(DriverConnection):
         server = self.server
         peer, local = self.stream.addresses()
         client, own, scheme = socket_address(peer), socket_address(local), "http"
+        proxied_tls: dict[str, Any] | None = None
         if server.config.proxy_protocol:
             proxied = await self._proxy_header(peer, local)
             if proxied is None:
@@ -127,6 +128,7 @@ class StructuredConnection(DriverConnection):
                     await self._close_stream()
                 return
             client, own, scheme = proxied.client, proxied.server, proxied.scheme or scheme
+            proxied_tls = proxied.tls
         tls = self.listener_tls
         alpn, tls_info = None, None
         if tls is not None:
@@ -141,6 +143,7 @@ class StructuredConnection(DriverConnection):
             self._receive = stream.receive
             self._send = stream.send
             scheme, alpn, tls_info = "https", tls.alpn(stream.ssl), tls.extension(stream.ssl)
+        tls_info = proxied_tls or tls_info  # the client's TLS, which the proxy ended, not ours
         self.start_core(server, client=client, local=own, scheme=scheme, alpn=alpn, tls=tls_info)
         self._serving = True
         try:
@@ -194,7 +197,7 @@ class StructuredConnection(DriverConnection):
         """The TLS handshake within ``tls.handshake_timeout``; None (logged at debug level,
         the socket left to close) when it fails, times out or the client leaves."""
         runtime = self.runtime
-        deadline = runtime.current_time() + tls.handshake_timeout
+        deadline = runtime.current_time() + self.server.limit.timeout(tls.handshake_timeout)
         stream: TLSStream | None = None
         with runtime.cancel_scope(deadline=deadline) as scope:
             self._handshake_scope = scope

@@ -8,6 +8,7 @@ handshake chose, and the dict asgiref's specs/tls.rst describes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import ssl
@@ -18,6 +19,7 @@ from typing import Any, cast
 
 from asgi_core import connection as core_connection
 from asgi_core.errors import ConfigError
+from asgi_core.proxy import ProxyTLS
 
 from .config import ServerConfig
 from .driver import Waiter
@@ -220,6 +222,32 @@ def create_context(config: ServerConfig) -> ssl.SSLContext:
             ) from None
     context.verify_mode = CERT_REQS[config.ssl_cert_reqs]
     return context
+
+
+def proxied_extension(proxied: ProxyTLS) -> dict[str, Any]:
+    """The ASGI ``tls`` dict for TLS a proxy ended (PROXY v2 PP2_TYPE_SSL): no certificate
+    travels in the header, only the version, the cipher's OpenSSL name and the client's CN."""
+    name = proxied.common_name
+    return {
+        "server_cert": None,
+        "client_cert_chain": [],
+        "client_cert_name": None if name is None else rfc4514_name(((("commonName", name),),)),
+        # PP 2.2.6: ``verify`` is non-zero unless a certificate was sent and verified.
+        "client_cert_error": None
+        if name is None or proxied.verified
+        else "the proxy did not verify the client certificate",
+        "tls_version": TLS_VERSIONS.get(proxied.version or ""),
+        "cipher_suite": _openssl_cipher_suites().get(proxied.cipher or ""),
+    }
+
+
+@functools.cache
+def _openssl_cipher_suites() -> dict[str, int]:
+    """Every OpenSSL cipher name this OpenSSL knows to its 16-bit TLS cipher suite number."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with contextlib.suppress(ssl.SSLError):  # a build without security level 0 keeps its own
+        context.set_ciphers("ALL:@SECLEVEL=0")
+    return {c["name"]: c["id"] & 0xFFFF for c in context.get_ciphers()}
 
 
 def alpn_protocols(config: ServerConfig) -> list[str]:

@@ -123,11 +123,15 @@ async def ws_echo(scope: Scope, receive: Any, send: Any) -> None:
 
 
 async def peers(scope: Scope, receive: Any, send: Any) -> None:
-    """Answers with the scope's ``client``, ``server`` and ``scheme`` as JSON."""
+    """Answers with the scope's ``client``, ``server`` and ``scheme`` as JSON, and its
+    ``tls`` extension when it has one."""
     import json
 
     if scope["type"] != "http":
         return
-    body = json.dumps({k: scope[k] for k in ("client", "server", "scheme")}).encode()
+    seen = {k: scope[k] for k in ("client", "server", "scheme")}
+    if "tls" in scope.get("extensions", {}):
+        seen["tls"] = scope["extensions"]["tls"]
+    body = json.dumps(seen).encode()
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": body})

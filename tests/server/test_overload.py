@@ -1,9 +1,11 @@
 """Fair under abuse (Envoy's overload manager): ``--max-connections`` closes connections past
-the limit at accept, with a rate-limited warning, on every backend."""
+the limit at accept, with a rate-limited warning; from 80 % of it, idle keep-alive and TLS
+handshake waits that start are shortened (reduce_timeouts). Every backend, real sockets."""
 
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from helpers.apps import hello
+from helpers.tls import Certificates
 
 from asgi_core.backends import ServerConfig, metrics
 from asgi_core.backends.lifecycle import ConnectionLimit
@@ -58,6 +61,45 @@ def test_without_max_connections_nothing_is_refused(serve: Any) -> None:
         assert httpx.get(server.url, timeout=10).status_code == 200
 
 
+def closed_by_server(sock: socket.socket) -> bool:
+    """Wait (less than the full timeouts below) for the server to close ``sock``."""
+    sock.settimeout(8)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_under_pressure_a_new_idle_connection_gets_a_reduced_keep_alive(serve: Any) -> None:
+    """max 2: with the second open connection the server is at 80 % of it, so that one's idle
+    wait is 1 s, not 10 s. (Which waits began before is exact in tests/core/test_pressure.py:
+    here the first one's re-arming after its response races the second connect.)"""
+    server = serve(hello, max_connections=2, keep_alive_timeout=10.0)
+    address = (server.host, server.port)
+    with socket.create_connection(address, timeout=10) as first:
+        first.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert first.recv(4096).startswith(b"HTTP/1.1 200")
+        with socket.create_connection(address, timeout=10) as second:
+            assert closed_by_server(second)
+
+
+def test_under_pressure_a_new_tls_handshake_gets_a_reduced_timeout(
+    serve: Any, certs: Certificates
+) -> None:
+    server = serve(
+        hello, max_connections=2, tls_handshake_timeout=10.0, ssl_certfile=certs.certfile,
+        ssl_keyfile=certs.keyfile,
+    )  # fmt: skip
+    address = (server.host, server.port)
+    with (
+        socket.create_connection(address, timeout=10),  # no ClientHello
+        socket.create_connection(address, timeout=10) as second,
+    ):
+        assert closed_by_server(second)
+
+
 class _Counter:
     def __init__(self) -> None:
         self.hits: dict[str, int] = {}
@@ -103,3 +145,23 @@ def test_max_connections_is_validated_in_one_line() -> None:
 
     with pytest.raises(ConfigError, match=r"^max_connections must be an int >= 1 \(or off\)"):
         ServerConfig(max_connections=0)
+
+
+def test_pressure_is_on_from_80_percent_of_max_connections_open() -> None:
+    limit = ConnectionLimit(ServerConfig(max_connections=5))
+    flags = []
+    for _ in range(5):
+        limit.admit(0.0)
+        flags.append(limit.pressure.reduce_timeouts)
+    assert flags == [False, False, False, True, True]
+    assert limit.timeout(10.0) == 1.0
+    limit.release()
+    limit.release()
+    assert not limit.pressure.reduce_timeouts
+    assert limit.timeout(10.0) == 10.0
+
+
+def test_without_max_connections_there_is_never_pressure() -> None:
+    limit = ConnectionLimit(ServerConfig())
+    assert all(limit.admit(0.0) for _ in range(1000))
+    assert not limit.pressure.reduce_timeouts

@@ -16,7 +16,8 @@ import pytest
 from helpers import apps
 from helpers.tls import Certificates
 
-from asgi_core.proxy import V2_SIGNATURE
+from asgi_core.backends.tls import proxied_extension
+from asgi_core.proxy import V2_SIGNATURE, ProxyTLS
 
 REQUEST = b"GET /x HTTP/1.1\r\nHost: example\r\nConnection: close\r\n\r\n"
 V1 = b"PROXY TCP4 198.51.100.9 192.0.2.1 4711 443\r\n"
@@ -84,6 +85,45 @@ def test_proxy_v2_split_in_pieces_with_tls_ended_at_the_proxy_is_https(serve: An
         seen = peers_of(read_to_eof(sock))
     assert seen["client"] == ["198.51.100.9", 4711]
     assert seen["scheme"] == "https"
+
+
+def ssl_tlv(client: int, verify: int, *subs: tuple[int, bytes]) -> bytes:
+    """PP 2.2.6: PP2_TYPE_SSL, its ``client`` flags and ``verify``, then its sub-TLVs."""
+    value = bytes([client]) + struct.pack("!I", verify)
+    value += b"".join(bytes([kind]) + struct.pack("!H", len(v)) + v for kind, v in subs)
+    return b"\x20" + struct.pack("!H", len(value)) + value
+
+
+def test_proxy_v2_ssl_tlvs_fill_the_scopes_tls_extension(serve: Any) -> None:
+    """PP 2.2.6 (PP2_CLIENT_SSL | PP2_CLIENT_CERT_CONN, verify 0, PP2_SUBTYPE_SSL_VERSION,
+    _CIPHER, _CN) into asgiref's TLS extension: no certificate travels, so no chain."""
+    server = serve(apps.peers, proxy_protocol=True)
+    tlvs = ssl_tlv(0x03, 0, (0x21, b"TLSv1.3"), (0x23, b"TLS_AES_256_GCM_SHA384"),
+                   (0x22, b"alice, admin"))  # fmt: skip
+    seen = peers_of(exchange(server.port, v2(tlvs=tlvs) + REQUEST))
+    assert seen["scheme"] == "https"
+    assert seen["tls"] == {
+        "server_cert": None,
+        "client_cert_chain": [],
+        "client_cert_name": "CN=alice\\, admin",  # RFC 4514 section 2.4
+        "client_cert_error": None,
+        "tls_version": 0x0304,
+        "cipher_suite": 0x1302,  # RFC 8446 appendix B.4
+    }
+
+
+def test_proxy_v2_ssl_tlv_without_details_or_verification() -> None:
+    """PP 2.2.6: a non-zero ``verify`` means the client's certificate was not verified; an
+    unknown version or cipher is None, as asgiref's TLS extension allows."""
+    bare = proxied_extension(ProxyTLS())
+    assert bare["tls_version"] is None and bare["cipher_suite"] is None
+    assert bare["client_cert_name"] is None and bare["client_cert_error"] is None
+    odd = proxied_extension(ProxyTLS(version="SSLv3", cipher="NOPE", common_name="mallory"))
+    assert odd["tls_version"] is None and odd["cipher_suite"] is None
+    assert odd["client_cert_name"] == "CN=mallory"
+    assert odd["client_cert_error"] == "the proxy did not verify the client certificate"
+    tls12 = proxied_extension(ProxyTLS("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"))
+    assert (tls12["tls_version"], tls12["cipher_suite"]) == (0x0303, 0xC02F)
 
 
 def test_proxy_v2_local_health_check_keeps_the_real_addresses(serve: Any) -> None:

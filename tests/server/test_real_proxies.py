@@ -149,12 +149,12 @@ frontend plain
     bind 127.0.0.1:{port}
     default_backend app
 frontend tls
-    bind 127.0.0.1:{tls_port} ssl crt {pem}
+    bind 127.0.0.1:{tls_port} ssl crt {pem} ca-file {ca} verify optional
     default_backend app_tls
 backend app
     server app 127.0.0.1:{upstream} {send}
 backend app_tls
-    server app 127.0.0.1:{upstream} send-proxy-v2-ssl
+    server app 127.0.0.1:{upstream} send-proxy-v2-ssl-cn
 """
 
 
@@ -168,7 +168,7 @@ def test_behind_haproxy_with_the_proxy_protocol(
     pem = tmp_path / "haproxy.pem"
     pem.write_text(Path(certs.certfile).read_text() + Path(certs.keyfile).read_text())
     conf = tmp_path / "haproxy.cfg"
-    conf.write_text(HAPROXY_CONF.format(port=port, tls_port=tls_port, pem=pem,
+    conf.write_text(HAPROXY_CONF.format(port=port, tls_port=tls_port, pem=pem, ca=certs.ca_file,
                                         upstream=server.port, send=send))  # fmt: skip
     run_proxy([str(HAPROXY), "-db", "-f", str(conf)], tls_port)
     with socket.create_connection(("127.0.0.1", port)) as sock:
@@ -185,3 +185,10 @@ def test_behind_haproxy_with_the_proxy_protocol(
     tls = httpx.get(f"https://127.0.0.1:{tls_port}/", verify=context).json()
     assert tls["scheme"] == "https"  # PP2_CLIENT_SSL: TLS ended at HAProxy
     assert tls["server"] == ["127.0.0.1", tls_port]
+    # PP 2.2.6 from send-proxy-v2-ssl-cn: the version and the verified client's CN.
+    assert tls["tls"]["tls_version"] == 0x0304 and tls["tls"]["client_cert_chain"] == []
+    assert tls["tls"]["client_cert_name"] is None
+    certs.client.configure_cert(context)
+    tls = httpx.get(f"https://127.0.0.1:{tls_port}/", verify=context).json()
+    assert tls["tls"]["client_cert_name"] == "CN=client"
+    assert tls["tls"]["client_cert_error"] is None
