@@ -35,6 +35,8 @@ __all__ = ["LifespanFailure", "run", "serve"]
 
 #: Plaintext asked of the ``SSLObject`` per read (one TLS record holds at most 16 KiB).
 TLS_READ_SIZE = 64 * 1024
+#: Connections asyncio's own loop accepts per loop turn (uvloop's libuv takes all that wait).
+ACCEPTS_PER_TURN = 64
 
 
 class _Server:
@@ -470,11 +472,14 @@ async def _serve_started(
     tls = ServerTLS.from_config(config) if any(item.tls for item in listening) else None
     server = _Server(app, config, state)
     loop = server.loop
-    listeners = [
-        await loop.create_server(_factory(server, tls if item.tls else None), sock=item.socket,
-                                 backlog=config.backlog)
-        for item in listening
-    ]  # fmt: skip
+    listeners = []
+    for item in listening:
+        factory = _factory(server, tls if item.tls else None)
+        # asyncio's own loop accepts up to ``backlog`` sockets per loop turn: bounded, so that
+        # a storm of connects waits its turns beside the clients already served ...
+        per_turn = min(config.backlog, ACCEPTS_PER_TURN)
+        listeners.append(await loop.create_server(factory, sock=item.socket, backlog=per_turn))
+        item.socket.listen(config.backlog)  # ... while the kernel's queue keeps its length
     date_timer: asyncio.TimerHandle | None = None
 
     def tick() -> None:

@@ -61,6 +61,24 @@ def test_without_max_connections_nothing_is_refused(serve: Any) -> None:
         assert httpx.get(server.url, timeout=10).status_code == 200
 
 
+def test_a_burst_larger_than_one_turns_accepts_is_served_whole(serve: Any) -> None:
+    """asyncio accepts at most 64 per loop turn (ACCEPTS_PER_TURN); the rest wait their
+    turn in the kernel's queue, which keeps its configured length."""
+    server = serve(hello, backlog=512)
+    with ExitStack() as stack:
+        burst = [
+            stack.enter_context(socket.create_connection((server.host, server.port), timeout=10))
+            for _ in range(200)
+        ]
+        for sock in burst:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        for sock in burst:
+            response = b""
+            while chunk := sock.recv(4096):
+                response += chunk
+            assert response.startswith(b"HTTP/1.1 200") and response.endswith(b"Hello, world!")
+
+
 def closed_by_server(sock: socket.socket) -> bool:
     """Wait (less than the full timeouts below) for the server to close ``sock``."""
     sock.settimeout(8)
