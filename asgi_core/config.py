@@ -11,6 +11,8 @@ from .proxy import trusted_peers
 
 #: ``Config.ws``: WebSockets served (auto, wsproto) or not (none).
 WS_CHOICES = ("auto", "none", "wsproto")
+#: ``Config.http``: the HTTP/1.1 parser (auto: httptools when it is installed, else h11).
+HTTP_CHOICES = ("auto", "h11", "httptools")
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -22,6 +24,7 @@ _NOT_NUMBERS = frozenset(
         "date_header",
         "ws_per_message_deflate",
         "ws",
+        "http",
         "http2",
         "default_headers",
         "proxy_headers",
@@ -104,6 +107,10 @@ class Config:
     #: wsproto, the one implementation here); "none" serves an Upgrade request as plain HTTP
     #: and offers no RFC 8441 extended CONNECT.
     ws: str = "auto"
+    #: The HTTP/1.1 request parser (uvicorn's ``--http``): "h11", the reference, or "httptools"
+    #: (llhttp, from the ``fast`` extra; docs/conformance.md lists where it differs); "auto"
+    #: takes httptools when it is installed.
+    http: str = "auto"
     #: Serve HTTP/2: chosen by ALPN over TLS, by its preface or an ``Upgrade: h2c`` otherwise.
     http2: bool = True
     #: Streams one HTTP/2 connection may run at once (SETTINGS_MAX_CONCURRENT_STREAMS); a reset
@@ -145,12 +152,26 @@ class Config:
                 raise ConfigError(f"Config.{name} must be a bool, not {getattr(self, name)!r}")
         if self.ws not in WS_CHOICES:
             raise ConfigError(f"Config.ws must be one of {WS_CHOICES}, not {self.ws!r}")
+        _check_http(self.http)
         object.__setattr__(self, "forwarded_allow_ips", _allow_list(self.forwarded_allow_ips))
 
     @property
     def server_header_bytes(self) -> bytes | None:
         """The ``Server`` header value as it goes on the wire."""
         return None if self.server_header is None else self.server_header.encode("ascii")
+
+
+def _check_http(http: object) -> None:
+    if http not in HTTP_CHOICES:
+        raise ConfigError(f"Config.http must be one of {HTTP_CHOICES}, not {http!r}")
+    if http == "httptools":
+        try:
+            import httptools  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "Config.http is 'httptools', but httptools is not installed "
+                "(pip install 'asgi-core[fast]')"
+            ) from None
 
 
 def _check_number(name: str, value: object) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any, NoReturn
 
 from asgi_core import __version__
-from asgi_core.config import WS_CHOICES, Config
+from asgi_core.config import HTTP_CHOICES, WS_CHOICES, Config
 from asgi_core.errors import ConfigError
 
 from .config import BACKENDS, CERT_REQS, LIFESPAN_MODES, LOOPS, ServerConfig
@@ -280,6 +280,12 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
             ),
             Flag("ws_close_timeout", "seconds a peer has to answer our close frame"),
             Flag("ws_per_message_deflate", "permessage-deflate (RFC 7692) when a client offers it"),
+            Flag(
+                "http",
+                "HTTP/1.1 parser: h11, or httptools (pip install 'asgi-core[fast]'); auto takes "
+                "httptools when it is installed",
+                choices=HTTP_CHOICES,
+            ),
             Flag(
                 "ws",
                 "WebSockets: auto or wsproto serve them; none serves an Upgrade as plain HTTP",

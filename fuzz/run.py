@@ -20,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGETS = ("http11", "http2", "websocket", "h2c_and_sniffing", "proxy")
+TARGETS = ("http11", "http11_parsers", "http2", "websocket", "h2c_and_sniffing", "proxy")
+#: Targets that start from another target's seed corpus.
+SEEDS_OF = {"http11_parsers": "http11"}
 #: What atheris instruments for coverage: the core and the protocol libraries under it.
 INSTRUMENTED = ["asgi_core", "h11", "h2", "hpack", "hyperframe", "wsproto"]
 #: The memory driver the targets run on (asgi_core.backends): scaffolding, not what is fuzzed.
@@ -66,7 +68,7 @@ def run_target(target: str, args: argparse.Namespace, scratch: Path) -> bool:
         "-print_final_stats=1",
         *args.libfuzzer,
         str(corpus),
-        str(HERE / "corpus" / target),
+        str(HERE / "corpus" / SEEDS_OF.get(target, target)),
     ]
     log = out / "fuzz.log"
     earlier = set(crashes.iterdir())  # from a previous run into the same --out

@@ -16,13 +16,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
-TARGETS = ("http11", "http2", "websocket", "h2c_and_sniffing", "proxy")
+TARGETS = ("http11", "http11_parsers", "http2", "websocket", "h2c_and_sniffing", "proxy")
+#: Targets that start from another's seeds (fuzz/run.py's SEEDS_OF).
+SEEDS_OF = {"http11_parsers": "http11"}
 
 
 def _cases() -> list[object]:
     cases: list[object] = []
     for target in TARGETS:
-        for path in sorted((FUZZ / "corpus" / target).iterdir()):
+        for path in sorted((FUZZ / "corpus" / SEEDS_OF.get(target, target)).iterdir()):
             cases.append(pytest.param(target, path, id=f"corpus/{target}/{path.name}"))
     for path in sorted((FUZZ / "regressions").iterdir()):
         target = path.name.partition("-")[0]
@@ -42,7 +44,7 @@ def _check(target: str) -> Callable[[bytes], None]:
 
 def test_every_target_has_seeds() -> None:
     for target in TARGETS:
-        assert any((FUZZ / "corpus" / target).iterdir()), target
+        assert any((FUZZ / "corpus" / SEEDS_OF.get(target, target)).iterdir()), target
 
 
 def test_regressions_name_a_target() -> None:

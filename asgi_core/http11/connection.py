@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config import Config
 from ..errors import AppProtocolError
 from ..events import CloseConnection, ResponseEnded, StreamStarted, WebSocketClosed
 from ..h2c import H2CUpgrade, accept_upgrade
@@ -19,6 +20,7 @@ from ..protocol import ProtocolBase, ProtocolContext
 from ..timers import Timer
 from ..websocket import HandshakeError, WebSocketStream, open_websocket
 from .expect_continue import ExpectContinue
+from .httptools_reader import HTTPTOOLS_INSTALLED, HttptoolsReader
 from .readers import (
     CLIENT_CLOSED,
     END_OF_REQUEST,
@@ -57,7 +59,7 @@ class HTTP11Connection(ProtocolBase):
         self._h2c_body = bytearray()
         #: Set once that request is complete: ``ServerConnection`` switches to HTTP/2.
         self.upgrade: H2CUpgrade | None = None
-        self._reader: RequestReader = H11Reader(config.max_request_head_size)
+        self._reader = _new_reader(config)
         #: The request being read or answered; ``None`` between requests.
         self._stream: HTTPStream | None = None
         #: Every stream whose application has not finished yet.
@@ -538,6 +540,13 @@ class HTTP11Connection(ProtocolBase):
                 self._arm(REQUEST_BODY)
             elif self._deadlines.running(REQUEST_BODY) and not stream.response_complete:
                 self._arm(None)  # (answered: the timer now bounds draining the body)
+
+
+def _new_reader(config: Config) -> RequestReader:
+    """The parser ``Config.http`` names: httptools, when asked for or installed, else h11."""
+    if config.http == "h11" or not HTTPTOOLS_INSTALLED:
+        return H11Reader(config.max_request_head_size)
+    return HttptoolsReader(config.max_request_head_size)
 
 
 def _target(request: RequestHead) -> str:

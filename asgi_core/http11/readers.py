@@ -28,6 +28,13 @@ MAX_CHUNK_SIZE = 2**63 - 1
 
 # RFC 9112 section 6.3: a repeated or list-valued Content-Length is refused, not merged.
 _CONTENT_LENGTH_LINE = re.compile(rb"\ncontent-length[ \t]*:([^\r\n]*)", re.IGNORECASE)
+#: Control characters other than HTAB, CR and LF: RFC 9110 section 5.5 lets a recipient refuse
+#: a field value holding them, and llhttp does; so does this reader, for the two to agree.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: The request target forms of RFC 9112 section 3.2 besides CONNECT's authority-form, as
+#: llhttp reads them: origin-form, asterisk-form, and absolute-form with a letters-only scheme.
+_TARGET_FORM = re.compile(rb"[/*]|[A-Za-z]+://")
+_METHOD = re.compile(rb"([!-~]+) ")
 #: The empty line that ends a head: CRLF, or a bare LF, which RFC 9112 section 2.2 lets a
 #: recipient accept as a line terminator (as h11 does).
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
@@ -111,17 +118,29 @@ class H11Reader:
         return h11.Connection(h11.SERVER, max_incomplete_event_size=self._max_head)
 
     def feed(self, data: bytes) -> None:
-        if not self._head_done and len(self._head) <= self._max_head:
-            self._head += data
+        if not self._head_done:
+            if not self._head and data:
+                # RFC 9112 section 2.2: empty lines before a request line are ignored (h11
+                # refuses them; llhttp skips them).
+                data = data.lstrip(b"\r\n")
+                if not data:
+                    return
+            if len(self._head) <= self._max_head:
+                self._head += data
         self._h11.receive_data(data)
 
     def next_event(self) -> ReadEvent:
+        if self._h11.their_state is h11.MUST_CLOSE:
+            # An HTTP/1.0 request was read whole: what follows is not read (the connection
+            # closes after the response), rather than refused while that response is made.
+            return PAUSED
         try:
             event = self._h11.next_event()
         except h11.RemoteProtocolError as exc:
             # RFC 9112 section 6.1: a bad Transfer-Encoding is a 400, whatever h11 hints.
             raise BadRequest(
-                400 if exc.error_status_hint == 501 else exc.error_status_hint
+                400 if exc.error_status_hint == 501 else exc.error_status_hint,
+                _method_of(self._head),
             ) from None
         kind = type(event)
         if kind is h11.Data or event is h11.NEED_DATA:
@@ -145,8 +164,11 @@ class H11Reader:
         self._head = bytearray()
         self._head_done = True
         method = request.method
-        if not request.http_version.startswith(b"1."):
-            raise BadRequest(505, method)  # RFC 9110 section 15.6.6
+        major = request.http_version[:1]
+        if major != b"1":
+            # RFC 9110 section 15.6.6: 505 for a major version not served; 0.9 gets 400, as
+            # a request line without a version (HTTP/0.9's form) does.
+            raise BadRequest(400 if major == b"0" else 505, method)
         found = _HEAD_END.search(head)
         end = found.start() if found is not None else -1
         if found is None or found.end() > self._max_head:
@@ -154,6 +176,10 @@ class H11Reader:
             raise BadRequest(431, method)
         if head.find(b"\n ", 0, end) >= 0 or head.find(b"\n\t", 0, end) >= 0:
             # RFC 9112 section 5.2: obs-fold is refused rather than unfolded (as h11 would).
+            raise BadRequest(400, method)
+        if _CONTROL.search(head, 0, end) is not None or (
+            method != b"CONNECT" and _TARGET_FORM.match(request.target) is None
+        ):
             raise BadRequest(400, method)
         headers: Headers = list(request.headers)  # h11 lowercases names
         if any(name == b"content-length" for name, _ in headers) and (
@@ -179,6 +205,7 @@ class H11Reader:
 
     def next_cycle(self) -> bool:
         pipelined, eof = self._h11.trailing_data
+        pipelined = pipelined.lstrip(b"\r\n")
         self._h11 = self._new_parser()
         self._head_done = False
         self._head = bytearray(pipelined[: self._max_head + 1])
@@ -188,6 +215,12 @@ class H11Reader:
         if eof:
             self._h11.receive_data(b"")
         return True
+
+
+def _method_of(head: bytes | bytearray) -> bytes:
+    """The method of a raw head h11 refused, if its request line got that far."""
+    found = _METHOD.match(head)
+    return b"" if found is None else found.group(1)
 
 
 def _single_content_length(head: bytes | bytearray, end: int) -> bool:

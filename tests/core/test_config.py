@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import pytest
 
@@ -38,3 +39,12 @@ def test_bad_values_name_the_field(field: str, value: object) -> None:
 
 def test_body_limit_can_be_turned_off() -> None:
     assert Config(max_request_body_size=None).max_request_body_size is None
+
+
+def test_http_httptools_without_httptools_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "httptools", None)  # as on the pure install
+    with pytest.raises(ConfigError, match=r"httptools is not installed \(pip install"):
+        Config(http="httptools")
+    assert Config(http="auto").http == "auto"  # auto falls back to h11

@@ -121,8 +121,10 @@ def test_an_overflowing_chunk_size_gets_400_and_close() -> None:
 
 def test_a_chunk_past_the_body_limit_gets_413_at_its_size_line() -> None:
     """The announced size is checked against what max_request_body_size still allows before
-    any of the chunk's data is read."""
-    h = Harness(Config(max_request_body_size=1000)).feed(CHUNKED_HEAD + b"100\r\n" + b"x" * 256)
+    any of the chunk's data is read (by h11: httptools does not tell a chunk's size, see
+    tests/core/test_http11_parsers.py)."""
+    config = Config(max_request_body_size=1000, http="h11")
+    h = Harness(config).feed(CHUNKED_HEAD + b"100\r\n" + b"x" * 256)
     h.feed(b"\r\n1000\r\n")  # 256 read, 4096 announced: over the 1000 allowed
     assert h.final_responses()[0].status == 413
     assert h.closed

@@ -67,6 +67,7 @@ def test_every_source_parses_as_the_flag_does() -> None:
         ([], {}, {"keyfile": "k.pem"}, "config.toml: ssl_keyfile: ssl_keyfile needs ssl_cert"),
         (["--header", "novalue"], {}, {}, "--header novalue: default_headers must be valid"),
         (["--h2-reset-budget", "0"], {}, {}, "--h2-reset-budget 0: h2_reset_budget must be"),
+        (["--http", "llhttp"], {}, {}, "--http llhttp: http must be one of auto, h11, httptools"),
         ([], {}, {"prot": 1}, "config.toml: unknown option 'prot' (did you mean 'port'?)"),
     ],
 )
@@ -85,13 +86,14 @@ def test_uvicorns_names_set_the_same_fields() -> None:
     assert config.protocol.keep_alive_timeout == 3 and config.graceful_timeout == 4
     assert config.protocol.max_request_head_size == 5000 and config.ssl_certfile == "c.pem"
     assert config.limit_concurrency == 9 and config.protocol.root_path == "/api"
+    assert options(["--http", "h11"]).config.protocol.http == "h11"
     # A file may use the flag's name too (certfile for ssl_certfile).
     assert options([], certfile="c.pem").config.ssl_certfile == "c.pem"
 
 
 def test_no_option_is_abbreviated() -> None:
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["--http", "h11"])  # was read as --http2 and a stray h11
+        build_parser().parse_args(["--timeout-keep", "3"])  # not --timeout-keep-alive
 
 
 def test_every_option_has_help_and_shows_its_default() -> None:
@@ -144,9 +146,9 @@ def test_version() -> None:
 
 
 def test_an_unknown_option_is_one_line_naming_the_closest() -> None:
-    result = run_cli("--http", "h11")
+    result = run_cli("--htp2")
     assert result.returncode == 2
-    assert result.stderr == "asgi-core: error: unknown option --http (did you mean --http2?)\n"
+    assert result.stderr == "asgi-core: error: unknown option --htp2 (did you mean --http2?)\n"
     result = run_cli("--prot", "1")
     assert result.stderr == "asgi-core: error: unknown option --prot (did you mean --port?)\n"
 
