@@ -49,6 +49,10 @@ class HTTPWire(Protocol):
 class ResponseState(Enum):
     """Where a stream's response is, as the application's messages move it on."""
 
+    # Members are singletons compared by identity: hash them so too, in C (Enum's own
+    # __hash__ is Python code, and these are dict keys on every request).
+    __hash__ = object.__hash__
+
     #: Nothing sent by the app yet.
     START = 0
     #: ``http.response.start`` received; nothing on the wire yet (the head waits for a body).

@@ -23,6 +23,10 @@ CONNECTION = 0
 class Timer(Enum):
     """What a deadline is for; the value is the ``Config`` field that says how long it runs."""
 
+    # Members are singletons compared by identity: hash them so too, in C (Enum's own
+    # __hash__ is Python code, and these are dict keys on every request).
+    __hash__ = object.__hash__
+
     #: An idle keep-alive connection waits for its next request (then it is closed).
     KEEP_ALIVE = "keep_alive_timeout"
     #: A request head has begun and must end in time (slowloris guard; 408).

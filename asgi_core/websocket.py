@@ -110,6 +110,10 @@ def check_handshake(
 class WebSocketState(Enum):
     """Where a WebSocket is, as the application and the peer move it on."""
 
+    # Members are singletons compared by identity: hash them so too, in C (Enum's own
+    # __hash__ is Python code, and these are dict keys on every request).
+    __hash__ = object.__hash__
+
     #: ``websocket.connect`` delivered or due; waiting for accept, close or a denial.
     CONNECTING = 0
     #: The application is sending a denial response (the websocket.http.response extension).

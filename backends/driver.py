@@ -281,8 +281,12 @@ class DriverConnection:
             self.rearm_timer(None)
             return
         self.update_reading()
+        # A lazy timer: it is moved only to an earlier deadline. One that moved later (a
+        # keep-alive wait after each response) or went away lets the armed one fire early,
+        # find nothing due and re-arm, instead of a cancel and a new timer per request.
         deadline = self.core.next_deadline
-        if deadline != self.armed_deadline:
+        armed = self.armed_deadline
+        if deadline is not None and (armed is None or deadline < armed):
             self.armed_deadline = deadline
             self.rearm_timer(deadline)
 

@@ -53,6 +53,10 @@ class RequestHead:
 class ReadState(Enum):
     """What a reader has, when it has no event to give."""
 
+    # Members are singletons compared by identity: hash them so too, in C (Enum's own
+    # __hash__ is Python code, and these are dict keys on every request).
+    __hash__ = object.__hash__
+
     #: Nothing more until more bytes come.
     NEED_DATA = 0
     #: A whole request was read; what follows waits for ``next_cycle`` (pipelining).
