@@ -46,6 +46,7 @@ _BOOLS = ("date_header", "ws_per_message_deflate", "http2", "proxy_headers")
 _OPTIONAL = frozenset(
     {
         "max_request_body_size",
+        "min_request_body_rate",
         "ws_ping_interval",
         "ws_ping_timeout",
         "ws_control_frame_budget",
@@ -84,6 +85,13 @@ class Config:
     request_head_timeout: float = 10.0
     #: Longest wait for more request body while the application is waiting for it (408).
     request_body_timeout: float = 30.0
+    #: Kestrel's MinRequestBodyDataRate: after ``min_request_body_rate_grace`` seconds of
+    #: waiting for a request body, it must have come at this many bytes per second waited, or
+    #: the request gets 408 (HTTP/2: that stream only). Time the app does not read is not
+    #: counted. It cuts a body trickled a byte at a time (R.U.D.Y.), which restarts
+    #: ``request_body_timeout`` with every byte. ``None``: off.
+    min_request_body_rate: float | None = 240.0
+    min_request_body_rate_grace: float = 5.0
     #: Largest WebSocket message (bytes, or characters for text); a larger one closes 1009.
     ws_max_size: int = 16 * MiB
     #: Received WebSocket messages held for the app before the driver stops reading.

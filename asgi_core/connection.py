@@ -40,7 +40,7 @@ class ServerConnection:
     the idle keep-alive waits that start while it is set (``timers.reduced``).
     """
 
-    __slots__ = ("_context", "_events", "_h2c", "_protocol", "_sniffed", "_sniffing")
+    __slots__ = ("_context", "_h2c", "_sniffed", "_sniffing", "pending_events", "protocol")
 
     def __init__(
         self,
@@ -59,24 +59,27 @@ class ServerConnection:
         offered = SUPPORTED_ALPN if config.http2 else SUPPORTED_ALPN[1:]
         if alpn is not None and alpn not in offered:
             raise ValueError(f"unsupported ALPN protocol {alpn!r}; offer one of {offered}")
-        self._events: deque[Event] = deque()
+        #: The events ``next_event`` hands out, in order; a driver may pop them itself.
+        self.pending_events: deque[Event] = deque()
         proxy = trusted_peers(config.forwarded_allow_ips) if config.proxy_headers else None
         if proxy is not None and not proxy.trusts_peer(client):
             proxy = None  # an untrusted peer's proxy headers are ignored whole
         info = ConnectionInfo(scheme, client, server, config.root_path, state, tls, proxy)
         date = date if config.date_header else None
-        context = ProtocolContext(config, self._events, info, date, pressure)
+        context = ProtocolContext(config, self.pending_events, info, date, pressure)
         self._context = context
         cleartext = alpn is None and config.http2
         #: Waiting for the first bytes: the HTTP/2 preface, or HTTP/1.1.
         self._sniffing = cleartext
         self._sniffed = b""
         self._h2c = cleartext
-        self._protocol: HTTP11Connection | HTTP2Connection
+        #: The protocol serving now. A driver's hot path reads its output through it
+        #: (``data_to_send()``, ``reading_paused``, ``deadline``) to skip this layer.
+        self.protocol: HTTP11Connection | HTTP2Connection
         if alpn == "h2":
-            self._protocol = HTTP2Connection(context, now=now)
+            self.protocol = HTTP2Connection(context, now=now)
         else:
-            self._protocol = HTTP11Connection(context, now=now, h2c=cleartext)
+            self.protocol = HTTP11Connection(context, now=now, h2c=cleartext)
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -92,11 +95,11 @@ class ServerConnection:
             self._sniffed = b""
             if data.startswith(PREFACE):
                 self._h2c = False
-                self._protocol = HTTP2Connection(self._context, now=now)
+                self.protocol = HTTP2Connection(self._context, now=now)
             elif eof and data:
-                self._protocol.receive_data(data, now)  # what came before the EOF, then it
+                self.protocol.receive_data(data, now)  # what came before the EOF, then it
                 data = b""
-        protocol = self._protocol
+        protocol = self.protocol
         protocol.receive_data(data, now)
         if self._h2c and protocol.upgrade is not None:  # type: ignore[union-attr]
             self._upgrade_to_h2(now)
@@ -104,18 +107,18 @@ class ServerConnection:
     def _upgrade_to_h2(self, now: float) -> None:
         """The ``Upgrade: h2c`` request is complete: HTTP/2 takes over (``h2c.py``)."""
         self._h2c = False
-        http11 = self._protocol
+        http11 = self.protocol
         assert isinstance(http11, HTTP11Connection)
         upgrade = http11.take_upgrade()
-        self._protocol = switch_to_http2(upgrade, http11.data_to_send(), self._context, now)
+        self.protocol = switch_to_http2(upgrade, http11.data_to_send(), self._context, now)
 
     def connection_lost(self, now: float) -> None:
         """The transport is gone: nothing more can be read or written."""
-        self._protocol.connection_lost(now)
+        self.protocol.connection_lost(now)
 
     def app_receive(self, stream_id: int, now: float) -> None:
         """The stream's application awaits ``receive()``; one ``AppReceive`` will answer it."""
-        self._protocol.app_receive(stream_id, now)
+        self.protocol.app_receive(stream_id, now)
 
     def app_send(self, stream_id: int, message: Any, now: float) -> bool:
         """An ASGI message the application sent.
@@ -124,14 +127,14 @@ class ServerConnection:
         ``SendAllowed`` (flow control). Raises ``AppProtocolError`` naming the broken rule, or
         ``ClientDisconnected`` (an ``OSError``) once the client has gone.
         """
-        return self._protocol.app_send(stream_id, message, now)
+        return self.protocol.app_send(stream_id, message, now)
 
     def app_finished(self, stream_id: int, exc: BaseException | None, now: float) -> None:
         """The stream's application returned (``exc`` None) or raised ``exc``.
 
         A response it left unstarted becomes a 500; one it left half-sent is cut off.
         """
-        self._protocol.app_finished(stream_id, exc, now)
+        self.protocol.app_finished(stream_id, exc, now)
 
     def start_shutdown(self, now: float, *, restart: bool = False) -> None:
         """Graceful shutdown: finish in-flight work, take no new requests, then close.
@@ -139,37 +142,37 @@ class ServerConnection:
         WebSockets are closed with 1001 (going away), or 1012 (service restart) when
         ``restart`` says the server is being replaced rather than stopped.
         """
-        self._protocol.start_shutdown(now, restart=restart)
+        self.protocol.start_shutdown(now, restart=restart)
 
     def handle_timeout(self, now: float) -> None:
         """Fire whatever timer is due at ``now``; a no-op before ``next_deadline``."""
-        self._protocol.handle_timeout(now)
+        self.protocol.handle_timeout(now)
 
     # -- outputs ------------------------------------------------------------------------------
 
     def next_event(self) -> Event | None:
         """The next thing the driver must do, or ``None``."""
-        return self._events.popleft() if self._events else None
+        return self.pending_events.popleft() if self.pending_events else None
 
     def events(self) -> Iterator[Event]:
         """Drain the pending events in order (events added while draining are included)."""
-        events = self._events
+        events = self.pending_events
         while events:
             yield events.popleft()
 
     def data_to_send(self) -> bytes:
         """The bytes to write to the socket now (empty when there are none)."""
-        return self._protocol.data_to_send()
+        return self.protocol.data_to_send()
 
     @property
     def next_deadline(self) -> float | None:
         """When the driver must call ``handle_timeout`` next (no side effects)."""
-        return self._protocol.deadline
+        return self.protocol.deadline
 
     @property
     def reading_paused(self) -> bool:
         """The driver should stop reading: input would otherwise pile up unbounded."""
-        return self._protocol.reading_paused
+        return self.protocol.reading_paused
 
     @property
     def client(self) -> Address:
@@ -180,4 +183,4 @@ class ServerConnection:
     @property
     def closed(self) -> bool:
         """``CloseConnection`` has been emitted; later input is ignored."""
-        return self._protocol.closed
+        return self.protocol.closed

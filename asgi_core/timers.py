@@ -56,6 +56,42 @@ class Pressure:
         self.reduce_timeouts = False
 
 
+class MinimumRate:
+    """Kestrel's MinRequestBodyDataRate for one request: after ``grace`` seconds of waiting
+    for its body, the body must have come at ``rate`` bytes per second waited (or 408).
+
+    Only time the server waits counts: the protocol calls ``waiting`` when the body timer
+    starts and ``not_waiting`` when it stops (the body came, the app stopped reading), so a
+    slow application never counts against its client. A body trickled a byte at a time, which
+    restarts the body timeout with every byte (R.U.D.Y.), is cut after about ``grace``.
+    """
+
+    __slots__ = ("_grace", "_rate", "_since", "_waited")
+
+    def __init__(self, rate: float, grace: float) -> None:
+        self._rate = rate
+        self._grace = grace
+        self._waited = 0.0
+        self._since: float | None = None
+
+    def waiting(self, now: float) -> None:
+        if self._since is None:
+            self._since = now
+
+    def not_waiting(self, now: float) -> None:
+        since = self._since
+        if since is not None:
+            self._waited += now - since
+            self._since = None
+
+    def allowed(self, now: float, timeout: float, received: int) -> float:
+        """How long the body timer may run from ``now``, with ``received`` bytes of body so
+        far: ``timeout``, or less when the body would fall below the rate first (0: it has)."""
+        since = self._since
+        waited = self._waited + (now - since if since is not None else 0.0)
+        return max(0.0, min(timeout, self._grace + received / self._rate - waited))
+
+
 class Deadlines:
     """The named deadlines of one connection; no clock: every change takes ``now``."""
 
@@ -73,18 +109,26 @@ class Deadlines:
             return self._reduced[timer]
         return self._durations[timer]
 
-    def start(self, timer: Timer, now: float, stream_id: int = CONNECTION) -> None:
-        """Run ``timer`` from ``now`` for its configured duration, restarting it if it runs."""
-        self._due[timer, stream_id] = now + self._duration(timer)
+    def start(
+        self, timer: Timer, now: float, stream_id: int = CONNECTION, duration: float | None = None
+    ) -> None:
+        """Run ``timer`` from ``now`` for its configured duration (or ``duration``),
+        restarting it if it runs."""
+        self._due[timer, stream_id] = now + (
+            self._duration(timer) if duration is None else duration
+        )
 
-    def keep(self, timer: Timer, now: float, stream_id: int = CONNECTION) -> None:
+    def keep(
+        self, timer: Timer, now: float, stream_id: int = CONNECTION, duration: float | None = None
+    ) -> None:
         """Start ``timer`` unless it already runs (then it keeps its deadline)."""
         key = (timer, stream_id)
         if key not in self._due:
-            self._due[key] = now + self._duration(timer)
+            self._due[key] = now + (self._duration(timer) if duration is None else duration)
 
-    def cancel(self, timer: Timer, stream_id: int = CONNECTION) -> None:
-        self._due.pop((timer, stream_id), None)
+    def cancel(self, timer: Timer, stream_id: int = CONNECTION) -> bool:
+        """Stop ``timer``; whether it was running."""
+        return self._due.pop((timer, stream_id), None) is not None
 
     def cancel_stream(self, stream_id: int) -> None:
         """Every timer of a stream that is over."""

@@ -244,6 +244,15 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
             ),
             Flag("request_body_timeout", "longest wait for body while the app waits for it (408)"),
             Flag(
+                "min_request_body_rate",
+                "bytes/s a request body must come at, once the grace is over (408); 0: off",
+                zero_is_off=True,
+            ),
+            Flag(
+                "min_request_body_rate_grace",
+                "seconds of waiting for a body before --min-request-body-rate applies",
+            ),
+            Flag(
                 "max_request_head_size",
                 "bytes of request line and headers (431)",
                 aliases=("--h11-max-incomplete-event-size",),

@@ -263,15 +263,20 @@ class DriverConnection:
 
     def pump(self) -> None:
         """Act on everything the core asked for, in order; then write, pause, re-arm."""
-        core = self.core
-        while (event := core.next_event()) is not None:
-            getattr(self, ACTIONS[type(event)])(event)
+        events = self.core.pending_events
+        while events:
+            event = events.popleft()
+            getattr(self, ACTIONS[event.__class__])(event)
         if not self.transport_closed:
             self.flush()
 
     def flush(self) -> None:
-        """Write what the core has for the socket; close it, or pause reading and re-arm."""
-        data = self.core.data_to_send()
+        """Write what the core has for the socket; close it, or pause reading and re-arm.
+
+        It runs after every call into the core, so it reads the protocol in use directly
+        (``ServerConnection.protocol``)."""
+        protocol = self.core.protocol
+        data = protocol.data_to_send()
         if data:
             self.write(data)
         if self.close_requested:
@@ -280,11 +285,14 @@ class DriverConnection:
             self.close_transport()
             self.rearm_timer(None)
             return
-        self.update_reading()
+        paused = protocol.reading_paused or self.write_blocked
+        if paused is not self.read_paused:
+            self.read_paused = paused
+            self.set_reading_paused(paused)
         # A lazy timer: it is moved only to an earlier deadline. One that moved later (a
         # keep-alive wait after each response) or went away lets the armed one fire early,
         # find nothing due and re-arm, instead of a cancel and a new timer per request.
-        deadline = self.core.next_deadline
+        deadline = protocol.deadline
         armed = self.armed_deadline
         if deadline is not None and (armed is None or deadline < armed):
             self.armed_deadline = deadline

@@ -17,7 +17,7 @@ from ..h2c import H2CUpgrade, accept_upgrade
 from ..headers import HAS_CONNECTION_CLOSE, Headers, present_flags
 from ..http_stream import HTTPStream
 from ..protocol import ProtocolBase, ProtocolContext
-from ..timers import Timer
+from ..timers import MinimumRate, Timer
 from ..websocket import HandshakeError, WebSocketStream, open_websocket
 from .expect_continue import ExpectContinue
 from .httptools_reader import HTTPTOOLS_INSTALLED, HttptoolsReader
@@ -43,8 +43,6 @@ from .writers import (
 )
 
 KEEP_ALIVE, REQUEST_HEAD, REQUEST_BODY = Timer.KEEP_ALIVE, Timer.REQUEST_HEAD, Timer.REQUEST_BODY
-#: HTTP/1.1 runs at most one of these at a time: it is always waiting for one thing.
-_REQUEST_TIMERS = (KEEP_ALIVE, REQUEST_HEAD, REQUEST_BODY)
 
 
 class HTTP11Connection(ProtocolBase):
@@ -66,6 +64,8 @@ class HTTP11Connection(ProtocolBase):
         self.streams: dict[int, HTTPStream] = {}
         self._next_stream_id = 1
         self._body_received = 0
+        #: The request body's minimum rate, made when its body timer first starts.
+        self._rate: MinimumRate | None = None
         # The request/response cycle in progress (reset by _on_request).
         self._http10 = False
         self._keep_alive = True
@@ -77,6 +77,9 @@ class HTTP11Connection(ProtocolBase):
         self._denial_writer: BodyWriter | None = None
         self._denial_bytes = 0
         self._paused = False  # pipelined input is waiting behind the current response
+        #: The one request timer that may run (keep-alive, head or body: HTTP/1.1 always
+        #: waits for one thing): the keep-alive wait ``ProtocolBase`` starts, then ``_arm``'s.
+        self._armed: Timer | None = KEEP_ALIVE
         self._shutting_down = False
 
     # -- input from the driver ----------------------------------------------------------------
@@ -257,6 +260,7 @@ class HTTP11Connection(ProtocolBase):
             stream_id, self, self._events, method=method, trailers_allowed=trailers
         )
         self._body_received = 0
+        self._rate = None
         self._arm(None)
         limit = self._config.max_request_body_size
         if content_length is not None and limit is not None and int(content_length) > limit:
@@ -317,10 +321,10 @@ class HTTP11Connection(ProtocolBase):
             self._error_response(413)
             return
         stream.feed_body(data)
-        if self._deadlines.running(REQUEST_BODY):
-            self._deadlines.cancel(REQUEST_BODY)  # progress: the body timer starts again
+        if self._deadlines.cancel(REQUEST_BODY):  # progress: the body timer starts again
+            self._body_wait_ended()
             if stream.response_complete:
-                self._deadlines.start(REQUEST_BODY, self._now)
+                self._start_body_timer(keep=False)
 
     def _check_announced(self) -> None:
         """RFC 9112 section 7.1: a chunk that would take the body past
@@ -527,11 +531,37 @@ class HTTP11Connection(ProtocolBase):
     def _arm(self, timer: Timer | None) -> None:
         """Make ``timer`` the one request timer (``None``: none), from now unless it runs."""
         deadlines = self._deadlines
-        for other in _REQUEST_TIMERS:
-            if other is not timer:
-                deadlines.cancel(other)
-        if timer is not None:
+        armed = self._armed
+        if armed is not timer:
+            if armed is not None and deadlines.cancel(armed) and armed is REQUEST_BODY:
+                self._body_wait_ended()
+            self._armed = timer
+        if timer is REQUEST_BODY and self._h2c is None:
+            self._start_body_timer(keep=True)
+        elif timer is not None:
             deadlines.keep(timer, self._now)
+
+    def _start_body_timer(self, *, keep: bool) -> None:
+        """The body timer, from now (``keep``: unless it runs): ``request_body_timeout``, or
+        less when the body is below ``min_request_body_rate`` (``timers.MinimumRate``)."""
+        config = self._config
+        rate = self._rate
+        if rate is None and config.min_request_body_rate is not None:
+            rate = self._rate = MinimumRate(
+                config.min_request_body_rate, config.min_request_body_rate_grace
+            )
+        duration = None
+        if rate is not None:
+            rate.waiting(self._now)
+            duration = rate.allowed(self._now, config.request_body_timeout, self._body_received)
+        if keep:
+            self._deadlines.keep(REQUEST_BODY, self._now, duration=duration)
+        else:
+            self._deadlines.start(REQUEST_BODY, self._now, duration=duration)
+
+    def _body_wait_ended(self) -> None:
+        if self._rate is not None:
+            self._rate.not_waiting(self._now)
 
     def _update_timer(self) -> None:
         stream = self._stream

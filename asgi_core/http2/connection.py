@@ -34,7 +34,7 @@ from ..headers import (
 )
 from ..http_stream import BODY, HEAD, HTTPStream
 from ..protocol import ProtocolBase, ProtocolContext
-from ..timers import Timer
+from ..timers import MinimumRate, Timer
 from ..websocket import HandshakeError, WebSocketStream, open_websocket
 from .h2_internals import H2Connection, as_compression_error, goaway_frame
 from .limits import Limits
@@ -176,7 +176,7 @@ class HTTP2Connection(ProtocolBase):
         stream = self._http_stream(record, stream_id, "receive()")
         stream.app_receive()
         if stream.waiting_for_body:
-            self._deadlines.keep(REQUEST_BODY, now, stream_id)
+            self._keep_body_timer(record, stream_id)  # type: ignore[arg-type]
 
     def app_send(self, stream_id: int, message: Any, now: float) -> bool:
         self._now = now
@@ -438,7 +438,24 @@ class HTTP2Connection(ProtocolBase):
             stream.feed_body(data)
             if stream.receive_pending:
                 stream.deliver()
-            self._deadlines.cancel(REQUEST_BODY, stream_id)  # progress: a later wait is anew
+            # Progress: a later wait is anew.
+            if self._deadlines.cancel(REQUEST_BODY, stream_id) and record.rate is not None:
+                record.rate.not_waiting(self._now)
+
+    def _keep_body_timer(self, record: H2Stream, stream_id: int) -> None:
+        """The app waits for body: ``request_body_timeout``, or less when the body is below
+        ``min_request_body_rate`` (``timers.MinimumRate``; only waiting time counts)."""
+        config = self._config
+        rate = record.rate
+        if rate is None and config.min_request_body_rate is not None:
+            rate = record.rate = MinimumRate(
+                config.min_request_body_rate, config.min_request_body_rate_grace
+            )
+        duration = None
+        if rate is not None:
+            rate.waiting(self._now)
+            duration = rate.allowed(self._now, config.request_body_timeout, record.body_size)
+        self._deadlines.keep(REQUEST_BODY, self._now, stream_id, duration=duration)
 
     def _drop_unwanted(self, stream_id: int, flow: int) -> None:
         """Body of a request the server answered itself: dropped, its window reopened."""

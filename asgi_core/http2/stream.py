@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..http_stream import HTTPStream
+from ..timers import MinimumRate
 from ..websocket import WebSocketStream
 
 
@@ -10,8 +11,8 @@ class H2Stream:
     """What the connection keeps for one stream; its deadlines are in the connection's
     ``Deadlines`` under its id, and what it still has to send in ``Sender``."""
 
-    __slots__ = ("authority", "body_size", "declared_length", "early_data", "http", "unacked",
-                 "websocket")  # fmt: skip
+    __slots__ = ("authority", "body_size", "declared_length", "early_data", "http", "rate",
+                 "unacked", "websocket")  # fmt: skip
 
     def __init__(
         self,
@@ -31,6 +32,8 @@ class H2Stream:
         self.declared_length = declared_length
         #: Request body bytes received so far.
         self.body_size = 0
+        #: The request body's minimum rate, made when the app first waits for body.
+        self.rate: MinimumRate | None = None
         #: WebSocket frames received before the app accepted.
         self.early_data: list[bytes] = []
         #: WebSocket bytes not yet returned to the flow-control window.

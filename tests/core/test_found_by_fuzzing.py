@@ -38,7 +38,8 @@ def test_an_upgrade_not_taken_does_not_hold_the_connection() -> None:
 def test_an_unread_body_that_stops_coming_times_out() -> None:
     """The app answered without reading the body; the client stops sending the rest: the
     connection is closed after request_body_timeout (it used to have no timer at all)."""
-    h = Harness(Config(request_body_timeout=10), alpn="http/1.1")
+    config = Config(request_body_timeout=10, min_request_body_rate=None)
+    h = Harness(config, alpn="http/1.1")
     h.feed(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc")
     h.respond(1)
     assert not h.closed and h.conn.next_deadline == 10

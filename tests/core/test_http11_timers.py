@@ -6,7 +6,13 @@ from helpers.harness import Harness
 
 from asgi_core import Config
 
-CONFIG = Config(keep_alive_timeout=5.0, request_head_timeout=10.0, request_body_timeout=30.0)
+# The body rate is off here: it has tests of its own (test_request_body_rate.py).
+CONFIG = Config(
+    keep_alive_timeout=5.0,
+    request_head_timeout=10.0,
+    request_body_timeout=30.0,
+    min_request_body_rate=None,
+)
 GET = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"
 
 

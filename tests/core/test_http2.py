@@ -889,7 +889,8 @@ def test_a_stalled_upload_times_out_on_its_stream_only() -> None:
     """Config.request_body_timeout over HTTP/2: an app waiting that long for body that does
     not come gets http.disconnect and the client a 408 (RST_STREAM once a response began);
     progress restarts the wait, and other streams go on."""
-    h, peer = start(Config(request_body_timeout=10, keep_alive_timeout=5))
+    config = Config(request_body_timeout=10, keep_alive_timeout=5, min_request_body_rate=None)
+    h, peer = start(config)
     stalled = peer.request("/", "POST", body=b"part", end=False)
     h.receive(stalled)
     h.receive(stalled)  # waits for more

@@ -390,7 +390,7 @@ class HTTP11Connection(RuleBasedStateMachine):
 
     def answered(self) -> set[int]:
         return {e.stream_id for e in self.h.event_log if type(e).__name__ == "StreamStarted"} & {
-            sid for sid in self.h.scopes if sid not in self.h.conn._protocol.streams
+            sid for sid in self.h.scopes if sid not in self.h.conn.protocol.streams
         }
 
     @rule(seconds=st.sampled_from([1, 20, 40]))
