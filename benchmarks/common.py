@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: the command line, the server processes and /proc readings.
+"""What the benchmark scripts share: the command line, the server processes, /proc readings
+and the raw samples written by ``--json`` (read by benchmarks/plot.py).
 
 Servers run pinned to ``SERVER_CPU`` with benchmarks/ as their working directory (so that
 ``hello:app`` and ``ws_echo:app`` import), the load generators to ``CLIENT_CPU``.
@@ -7,14 +8,17 @@ Servers run pinned to ``SERVER_CPU`` with benchmarks/ as their working directory
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,17 +40,98 @@ class Server:
     idle_kib: list[float] = field(default_factory=list)
 
 
-def parse_args(doc: str, port: int, *options: tuple[str, int | None, str | None]) -> Any:
-    """--duration and --rounds, then each of ``options`` (an int: its flag, default and help),
-    then --port (defaulting to ``port``) and --only; the description is ``doc``'s first line."""
+def parse_args(
+    doc: str, port: int, *options: tuple[str, int | str | None, str | None], duration: float = 10
+) -> Any:
+    """--duration and --rounds, then each of ``options`` (its flag, default and help; a string
+    if the default is one, else an int),
+    then --port (defaulting to ``port``), --only and --json; the description is ``doc``'s first
+    line."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--duration", type=float, default=duration)
     parser.add_argument("--rounds", type=int, default=3)
     for flag, default, help_text in options:
-        parser.add_argument(flag, type=int, default=default, help=help_text)
+        kind = str if isinstance(default, str) else int
+        parser.add_argument(flag, type=kind, default=default, help=help_text)
     parser.add_argument("--port", type=int, default=port)
     parser.add_argument("--only", default="", help="run servers whose name contains this")
+    parser.add_argument(
+        "--json", metavar="FILE", help="write every round's figures here (for plot.py)"
+    )
     return parser.parse_args()
+
+
+Samples = dict[str, dict[str, dict[str, list[float]]]]
+"""Raw figures: scenario -> server -> metric -> one value per round (or per sample)."""
+
+
+def record(samples: Samples, scenario: str, server: str, **figures: float) -> None:
+    """Append each of ``figures`` (metric=value) to ``samples[scenario][server][metric]``."""
+    per_metric = samples.setdefault(scenario, {}).setdefault(server, {})
+    for metric, value in figures.items():
+        per_metric.setdefault(metric, []).append(value)
+
+
+def versions(*distributions: str) -> dict[str, str]:
+    """The installed version of each of ``distributions`` that is installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in distributions:
+        with suppress(PackageNotFoundError):
+            found[name] = version(name)
+    return found
+
+
+PEERS = ("asgi-core", "h11", "httptools", "uvloop", "trio", "anyio", "wsproto", "h2")
+PEERS += ("uvicorn", "hypercorn", "granian", "websockets")
+
+
+def write_json(
+    path: str | None,
+    benchmark: str,
+    title: str,
+    args: Any,
+    samples: Samples | dict[str, Any],
+    primary: str,
+    units: dict[str, str],
+    **extra: Any,
+) -> None:
+    """``samples`` and what they were measured with, as JSON in ``path`` (if given).
+
+    ``primary`` is the metric plot.py charts by default; ``units`` names each metric's unit;
+    ``extra`` is added to the document as it is (``x="t_s"``: plot.py draws lines against it).
+    """
+    if not path:
+        return
+    document = {
+        "benchmark": benchmark,
+        "title": title,
+        "args": {k: v for k, v in vars(args).items() if k != "json"},
+        "environment": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "server_cpu": SERVER_CPU,
+            "client_cpu": CLIENT_CPU,
+            "versions": versions(*PEERS),
+        },
+        "primary": primary,
+        "units": units,
+        "samples": samples,
+        **extra,
+    }
+    Path(path).write_text(json.dumps(document, indent=1) + "\n")
+    print(f"raw samples written to {path}", file=sys.stderr)
+
+
+def raise_nofile() -> int:
+    """The soft limit on open files raised to the hard one (servers started after inherit it)."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
 
 def importable(module: str) -> bool:
@@ -57,23 +142,27 @@ def importable(module: str) -> bool:
 
 
 def start(server: Server, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        ["taskset", "-c", SERVER_CPU, *server.command],
-        cwd=HERE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError as exc:
-            if proc.poll() is not None:
-                assert proc.stderr is not None
-                error = proc.stderr.read().decode()
-                raise RuntimeError(f"{server.name} exited: {error}") from exc
-            time.sleep(0.05)
+    """``server`` started and answering on ``port``. Its stderr goes to a temporary file, not a
+    pipe: a server that logs every connection an abuser breaks would fill a pipe nobody reads
+    and block on it."""
+    with tempfile.TemporaryFile() as log:  # the child keeps its own descriptor to it
+        proc = subprocess.Popen(
+            ["taskset", "-c", SERVER_CPU, *server.command],
+            cwd=HERE,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return proc
+            except OSError as exc:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    error = log.read().decode(errors="replace")[-4000:]
+                    raise RuntimeError(f"{server.name} exited: {error}") from exc
+                time.sleep(0.05)
     raise RuntimeError(f"{server.name} did not start")
 
 
@@ -118,11 +207,20 @@ def print_table(title: str, header: str, rows: Iterable[str]) -> None:
         print(row)
 
 
-def print_ratios(rates: dict[str, float], pairs: Iterable[tuple[str, str]]) -> None:
-    """``ours / peer: N.NNx`` for each pair of servers that both ran (and the peer served)."""
-    for ours, peer in pairs:
-        if ours in rates and rates.get(peer):
-            print(f"{ours} / {peer}: {rates[ours] / rates[peer]:.2f}x")
+def print_ratios(
+    rates: dict[str, float], pairs: Iterable[tuple[str, str]], title: str | None = None
+) -> None:
+    """``ours / peer: N.NNx`` for each pair of servers that both ran (and the peer served),
+    under ``title`` if given and any pair ran."""
+    lines = [
+        f"  {ours} / {peer}: {rates[ours] / rates[peer]:.2f}x"
+        for ours, peer in pairs
+        if ours in rates and rates.get(peer)
+    ]
+    if title and lines:
+        print(title)
+    for line in lines:
+        print(line if title else line.strip())
 
 
 def process_tree(pid: int) -> list[int]:

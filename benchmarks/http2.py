@@ -1,11 +1,14 @@
-"""HTTP/2 benchmark: asgi-core beside hypercorn (and granian when installed), with h2load.
+"""HTTP/2 benchmark: asgi-core beside hypercorn and granian (on uvloop, when installed), h2load.
 
 Cleartext HTTP/2 with prior knowledge (h2c), the same app (benchmarks/hello.py) for all.
 Servers run pinned to CPU 0, h2load to CPU 1, in interleaved rounds. Printed per server:
-requests/s, requests per server-CPU-second, and failed/errored requests. Run by hand (needs
-h2load from nghttp2-client, and `pip install -e '.[bench]'`; granian is optional):
+requests/s, requests per server-CPU-second, and failed/errored requests, then the ratios of
+asgi-core to each peer. uvicorn has no HTTP/2. ``--json FILE`` writes every round's figures
+(benchmarks/plot.py charts them). Run by hand (needs h2load from nghttp2-client, and
+`pip install -e '.[bench]'`; granian is optional):
 
     python benchmarks/http2.py [--duration 10] [--rounds 3] [--clients 16] [--streams 10]
+                               [--only NAME] [--json FILE]
 """
 
 from __future__ import annotations
@@ -48,10 +51,10 @@ def servers(port: int) -> list[common.Server]:
             ],
         )
         for name, flags in (
-            ("asgi-core (asyncio)", ["--backend", "asyncio", "--loop", "asyncio"]),
-            ("asgi-core (uvloop)", ["--backend", "asyncio", "--loop", "uvloop"]),
+            ("asgi-core asyncio", ["--backend", "asyncio", "--loop", "asyncio"]),
+            ("asgi-core uvloop", ["--backend", "asyncio", "--loop", "uvloop"]),
             ("asgi-core trio", ["--backend", "trio"]),
-            ("asgi-core anyio (asyncio)", ["--backend", "anyio", "--loop", "asyncio"]),
+            ("asgi-core anyio-asyncio", ["--backend", "anyio", "--loop", "asyncio"]),
         )
     ]
     if common.importable("hypercorn"):
@@ -67,10 +70,10 @@ def servers(port: int) -> list[common.Server]:
     if common.importable("granian"):
         found.append(
             common.Server(
-                "granian (asgi, http 2)",
-                [py, "-m", "granian", "--interface", "asgi", "--http", "2", "--host",
-                 "127.0.0.1", "--port", str(port), "--workers", "1", "--no-ws",
-                 "--log-level", "warning", app],
+                "granian (uvloop)",
+                [py, "-m", "granian", "--interface", "asgi", "--loop", "uvloop", "--http", "2",
+                 "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-ws",
+                 "--log-level", "warning", "--no-access-log", app],
             )
         )  # fmt: skip
     return found
@@ -111,10 +114,13 @@ def main() -> None:
             result.errors += errors
             print(f"round {round_number}: {server.name:26} {rps:9.0f} req/s  errors {errors}",
                   file=sys.stderr)  # fmt: skip
-    common.print_table(
+    title = (
         f"HTTP/2 (h2c prior knowledge) hello world, h2load {args.clients} clients x "
         f"{args.streams} streams, {args.duration:g}s x {args.rounds} rounds (median); "
-        f"server on CPU {common.SERVER_CPU}, h2load on CPU {common.CLIENT_CPU}",
+        f"server on CPU {common.SERVER_CPU}, h2load on CPU {common.CLIENT_CPU}"
+    )
+    common.print_table(
+        title,
         f"{'server':28} {'req/s':>9} {'req/CPU-s':>10} {'failed+errored':>15}",
         (
             f"{name:28} {statistics.median(result.rps):9.0f} "
@@ -125,12 +131,22 @@ def main() -> None:
     common.print_ratios(
         {name: statistics.median(r.rps) for name, r in results.items()},
         (
-            ("asgi-core (asyncio)", "hypercorn (asyncio)"),
-            ("asgi-core (uvloop)", "hypercorn (uvloop)"),
+            ("asgi-core asyncio", "hypercorn (asyncio)"),
+            ("asgi-core uvloop", "hypercorn (uvloop)"),
             ("asgi-core trio", "hypercorn (trio)"),
-            ("asgi-core (uvloop)", "granian (asgi, http 2)"),
+            ("asgi-core uvloop", "granian (uvloop)"),
         ),
+        "req/s ratios (medians):",
     )
+    samples = {
+        "hello": {
+            name: {"rps": r.rps, "rps_per_cpu": r.rps_per_cpu, "errors": [r.errors]}
+            for name, r in results.items()
+        }
+    }
+    units = {"rps": "requests/s", "rps_per_cpu": "requests per server-CPU-second",
+             "errors": "failed or errored requests, all rounds"}  # fmt: skip
+    common.write_json(args.json, "http2", title, args, samples, "rps", units)
 
 
 if __name__ == "__main__":

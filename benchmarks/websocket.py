@@ -1,10 +1,13 @@
-"""WebSocket echo benchmark: asgi-core beside uvicorn and hypercorn, in one run.
+"""WebSocket echo benchmark: asgi-core beside uvicorn, granian and hypercorn, in one run.
 
 Each server (pinned to CPU 0) serves benchmarks/ws_echo.py; a client process pinned to CPU 1
 keeps N connections each sending a message and awaiting its echo, and counts echoes per
-second. Compression is off on both sides so the protocol path is what is measured.
+second. Compression is off on both sides so the protocol path is what is measured. Printed per
+server: echoes/s and echoes per server-CPU-second (medians of the rounds), then the ratios of
+asgi-core to the peers; ``--json FILE`` writes every round's figures for benchmarks/plot.py.
 
     python benchmarks/websocket.py [--duration 10] [--rounds 3] [--connections 16] [--size 64]
+                                   [--only NAME] [--json FILE]
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ def servers(port: int) -> list[common.Server]:
     app = "ws_echo:app"
     quiet = ["--no-access-log", "--log-level", "warning"]
     found = [
-        common.Server(f"asgi-core ({name})",
+        common.Server(f"asgi-core {name}",
                       [py, "-m", "asgi_core", app, "--port", str(port), *flags, *quiet,
                        "--no-ws-per-message-deflate"])
         for name, flags in (
@@ -33,11 +36,23 @@ def servers(port: int) -> list[common.Server]:
             ("trio", ["--backend", "trio"]),
         )
     ]  # fmt: skip
-    for ws in ("websockets", "wsproto"):
+    for ws, http, loop in (
+        ("websockets", "h11", "asyncio"),
+        ("wsproto", "h11", "asyncio"),
+        ("websockets", "httptools", "uvloop"),
+    ):
         found.append(
-            common.Server(f"uvicorn {ws} (asyncio)",
-                          [py, "-m", "uvicorn", app, "--port", str(port), "--loop", "asyncio",
-                           "--ws", ws, "--ws-per-message-deflate", "false", *quiet])
+            common.Server(f"uvicorn {ws} ({loop})",
+                          [py, "-m", "uvicorn", app, "--port", str(port), "--loop", loop,
+                           "--http", http, "--ws", ws, "--ws-per-message-deflate", "false",
+                           *quiet])
+        )  # fmt: skip
+    if common.importable("granian"):  # granian's WebSockets do not compress
+        found.append(
+            common.Server("granian (uvloop)",
+                          [py, "-m", "granian", "--interface", "asgi", "--loop", "uvloop",
+                           "--http", "1", "--workers", "1", "--host", "127.0.0.1", "--port",
+                           str(port), "--log-level", "warning", "--no-access-log", app])
         )  # fmt: skip
     found.append(
         common.Server("hypercorn (asyncio)",
@@ -100,16 +115,37 @@ def main() -> None:
             server.rps.append(rate)
             server.rps_per_cpu.append(common.per_cpu_second(rate, args.duration, cpu))
             print(f"round {round_number}: {server.name:26} {rate:9.0f} echoes/s", file=sys.stderr)
-    common.print_table(
+    title = (
         f"WebSocket echo, {args.connections} connections, {args.size}-byte messages, "
-        f"{args.duration:g}s x {args.rounds} rounds (median); server CPU 0, client CPU 1",
-        f"{'server':26} {'echoes/s':>9} {'echoes/CPU-s':>13}",
+        f"{args.duration:g}s x {args.rounds} rounds (median); server CPU 0, client CPU 1"
+    )
+    common.print_table(
+        title,
+        f"{'server':30} {'echoes/s':>9} {'echoes/CPU-s':>13}",
         (
-            f"{server.name:26} {statistics.median(server.rps):9.0f} "
+            f"{server.name:30} {statistics.median(server.rps):9.0f} "
             f"{statistics.median(server.rps_per_cpu):13.0f}"
             for server in chosen
         ),
     )
+    common.print_ratios(
+        {s.name: statistics.median(s.rps) for s in chosen},
+        (
+            ("asgi-core uvloop", "uvicorn websockets (uvloop)"),
+            ("asgi-core asyncio", "uvicorn websockets (asyncio)"),
+            ("asgi-core asyncio", "uvicorn wsproto (asyncio)"),
+            ("asgi-core asyncio", "hypercorn (asyncio)"),
+            ("asgi-core uvloop", "granian (uvloop)"),
+        ),
+        "echoes/s ratios (medians):",
+    )
+    samples = {
+        f"echo {args.size} B": {
+            s.name: {"echoes": s.rps, "echoes_per_cpu": s.rps_per_cpu} for s in chosen
+        }
+    }
+    units = {"echoes": "echoes/s", "echoes_per_cpu": "echoes per server-CPU-second"}
+    common.write_json(args.json, "websocket", title, args, samples, "echoes", units)
 
 
 if __name__ == "__main__":
