@@ -186,6 +186,13 @@ class _Connection(asyncio.Protocol, DriverConnection):
     def write_blocked(self) -> bool:
         return self.write_paused
 
+    def write_backlog(self) -> int:
+        # Over TLS these are ciphertext bytes: a record's overhead is a fraction of a percent.
+        return self.transport.get_write_buffer_size()
+
+    def cut(self) -> None:
+        self.abort()
+
     async def drain(self) -> None:
         if self.write_paused and not self.transport_closed:
             waiter = self.loop.create_future()

@@ -253,6 +253,16 @@ FLAGS: tuple[tuple[str | None, str | None, tuple[Flag, ...]], ...] = (
                 "seconds of waiting for a body before --min-request-body-rate applies",
             ),
             Flag(
+                "min_response_rate",
+                "bytes/s a client must read at once writes to it have been blocked for the "
+                "grace (then the connection is cut); 0: off",
+                zero_is_off=True,
+            ),
+            Flag(
+                "min_response_rate_grace",
+                "seconds writes may be blocked before --min-response-rate applies",
+            ),
+            Flag(
                 "max_request_head_size",
                 "bytes of request line and headers (431)",
                 aliases=("--h11-max-incomplete-event-size",),

@@ -57,6 +57,12 @@ class ServerConfig:
     #: Open connections per worker past which a new one is closed at accept; from 80 % of it,
     #: idle keep-alive and TLS handshake waits that start are shortened (None: no limit).
     max_connections: int | None = None
+    #: Kestrel's MinResponseDataRate: once writes to a peer have been blocked for
+    #: ``min_response_rate_grace`` seconds, it must take our bytes at this many per second of
+    #: being blocked, or the connection is cut and its apps' ``send()`` raise
+    #: ClientDisconnected (a response or WebSocket peer that does not read). None: off.
+    min_response_rate: float | None = 240.0
+    min_response_rate_grace: float = 5.0
     backlog: int = 2048
     access_log: bool = True
     #: ``HOST:PORT`` to serve Prometheus metrics at ``/metrics`` on (None: no metrics).
@@ -137,6 +143,11 @@ class ServerConfig:
         limit = self.limit_concurrency
         if limit is not None and (type(limit) is not int or limit < 1):
             raise ConfigError(f"limit_concurrency must be an int >= 1 (or off), not {limit!r}")
+        rate, grace = self.min_response_rate, self.min_response_rate_grace
+        if rate is not None and (not _seconds(rate) or rate <= 0):
+            raise ConfigError(f"min_response_rate must be bytes/s > 0 (or off), not {rate!r}")
+        if not _seconds(grace) or grace < 0:
+            raise ConfigError(f"min_response_rate_grace must be seconds >= 0, not {grace!r}")
         limit = self.max_connections
         if limit is not None and (type(limit) is not int or limit < 1):
             raise ConfigError(f"max_connections must be an int >= 1 (or off), not {limit!r}")
@@ -206,3 +217,8 @@ class ServerConfig:
             for name in ("reload_dirs", "reload_includes", "reload_excludes"):
                 if getattr(self, name):
                     raise ConfigError(f"{name} needs reload")
+
+
+def _seconds(value: object) -> bool:
+    """A finite number (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -8,6 +8,7 @@ the asyncio, trio and anyio drivers cannot drift apart.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -24,11 +25,12 @@ from asgi_core.events import (
     StreamStarted,
     WebSocketClosed,
 )
+from asgi_core.timers import MinimumRate
 
 from . import logs, metrics
 from .access import Entry
 from .lifecycle import restarting
-from .logs import log_app_error
+from .logs import log_app_error, logger
 
 if TYPE_CHECKING:
     from asgi_core.httpdate import DateHeader
@@ -195,7 +197,12 @@ class DriverConnection:
             pressure=server.limit.pressure,
             now=self.now(),
         )
-        self.init_driver(core, server.app, server.config.access_log, server.calls)
+        config = server.config
+        rate = config.min_response_rate
+        self.init_driver(
+            core, server.app, config.access_log, server.calls,
+            None if rate is None else (rate, config.min_response_rate_grace),
+        )  # fmt: skip
 
     def init_driver(
         self,
@@ -203,6 +210,7 @@ class DriverConnection:
         app: ASGIApp,
         access_log: bool,
         calls: AppCalls | None = None,
+        send_rate: tuple[float, float] | None = None,
     ) -> None:
         self.core = core
         self.app = app
@@ -214,6 +222,17 @@ class DriverConnection:
         self.read_paused = False
         self.armed_deadline: float | None = None
         self.close_requested = False
+        #: Kestrel's MinResponseDataRate (``ServerConfig.min_response_rate``), as (bytes/s,
+        #: grace): each time writes block, the peer must take our bytes at that rate once the
+        #: grace is over. What it took before the block earns it nothing.
+        self.send_rate = send_rate
+        #: Bytes handed to the transport.
+        self.written = 0
+        #: The current block: its clock, and what the peer had taken when it began.
+        self._block: MinimumRate | None = None
+        self._taken_at_block = 0
+        #: When the peer falls below ``send_rate`` if it takes nothing more (None: not blocked).
+        self.send_deadline: float | None = None
         #: Counted in the open-connections gauge (until the socket closes or is lost).
         self.counted = metrics.metrics is not None
         if self.counted:
@@ -252,6 +271,14 @@ class DriverConnection:
         """More is queued for the socket than the high-water mark: ``send()`` must wait."""
         raise NotImplementedError
 
+    def write_backlog(self) -> int:
+        """Bytes handed to ``write`` that the peer has not taken yet."""
+        raise NotImplementedError
+
+    def cut(self) -> None:
+        """Drop the connection now, unsent bytes and all (a peer that does not read)."""
+        raise NotImplementedError
+
     async def drain(self) -> None:
         """Wait until the queue is below its high-water mark (or the connection is gone)."""
         raise NotImplementedError
@@ -278,6 +305,7 @@ class DriverConnection:
         protocol = self.core.protocol
         data = protocol.data_to_send()
         if data:
+            self.written += len(data)
             self.write(data)
         if self.close_requested:
             self.transport_closed = True
@@ -285,14 +313,20 @@ class DriverConnection:
             self.close_transport()
             self.rearm_timer(None)
             return
-        paused = protocol.reading_paused or self.write_blocked
+        blocked = self.write_blocked
+        paused = protocol.reading_paused or blocked
         if paused is not self.read_paused:
             self.read_paused = paused
             self.set_reading_paused(paused)
+        if self.send_rate is not None and (blocked or self._block is not None):
+            self.track_send_rate(blocked)
         # A lazy timer: it is moved only to an earlier deadline. One that moved later (a
         # keep-alive wait after each response) or went away lets the armed one fire early,
         # find nothing due and re-arm, instead of a cancel and a new timer per request.
         deadline = protocol.deadline
+        send_deadline = self.send_deadline
+        if send_deadline is not None and (deadline is None or send_deadline < deadline):
+            deadline = send_deadline
         armed = self.armed_deadline
         if deadline is not None and (armed is None or deadline < armed):
             self.armed_deadline = deadline
@@ -377,15 +411,59 @@ class DriverConnection:
     def update_reading(self) -> None:
         """Read only while the core wants input and the peer takes our output: a client
         that floods requests or pings but never reads stops being read."""
-        paused = self.core.reading_paused or self.write_blocked
+        blocked = self.write_blocked
+        paused = self.core.reading_paused or blocked
         if paused is not self.read_paused and not self.transport_closed:
             self.read_paused = paused
             self.set_reading_paused(paused)
+        if self.send_rate is not None and not self.transport_closed:
+            self.track_send_rate(blocked)
+            deadline = self.send_deadline
+            armed = self.armed_deadline
+            if deadline is not None and (armed is None or deadline < armed):
+                self.armed_deadline = deadline
+                self.rearm_timer(deadline)
+
+    def track_send_rate(self, blocked: bool) -> None:
+        """Time a block of writes and what the peer takes during it; set ``send_deadline``,
+        when it falls below ``send_rate`` if it takes nothing more."""
+        now = self.now()
+        block = self._block
+        if not blocked:
+            self._block = self.send_deadline = None
+            return
+        taken = self.written - self.write_backlog()
+        if block is None:
+            assert self.send_rate is not None
+            block = self._block = MinimumRate(*self.send_rate)
+            block.waiting(now)
+            self._taken_at_block = taken
+        allowed = block.allowed(now, math.inf, taken - self._taken_at_block)
+        self.send_deadline = now + allowed
+
+    def _send_rate_missed(self) -> bool:
+        """The peer takes our bytes slower than ``send_rate``: the connection is cut."""
+        deadline = self.send_deadline
+        if deadline is None or self.now() < deadline:
+            return False
+        self.track_send_rate(self.write_blocked)
+        deadline = self.send_deadline
+        if deadline is None or self.now() < deadline:
+            return False  # it took enough meanwhile
+        logger.info(
+            "Closed a connection whose client reads slower than --min-response-rate (%s)",
+            self.core.client,
+        )
+        self.send_deadline = None
+        self.cut()
+        return True
 
     def on_timer(self) -> None:
         """The timer fired: let the core act on whatever is due."""
         deadline = self.armed_deadline
         self.armed_deadline = None
+        if self._send_rate_missed():
+            return
         # A loop may fire a hair early (its clock resolution); the core must see it as due.
         now = self.now()
         self.core.handle_timeout(now if deadline is None else max(now, deadline))

@@ -176,6 +176,12 @@ class MemoryDriver(DriverConnection):
     def write_blocked(self) -> bool:
         return False  # memory takes everything at once
 
+    def write_backlog(self) -> int:
+        return 0
+
+    def cut(self) -> None:
+        self.transport_lost()
+
     async def drain(self) -> None:
         return None
 

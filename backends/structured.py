@@ -35,6 +35,8 @@ T = TypeVar("T")
 READ_SIZE = 64 * 1024
 #: Bytes queued for a socket before an app's ``send()`` waits for the writer.
 WRITE_HIGH_WATER = 64 * 1024
+#: The largest send while ``--min-response-rate`` is on: what the peer takes is seen per slice.
+WATCHED_SEND = 16 * 1024
 #: Seconds a TLS close_notify may take to leave before the socket is closed without it.
 CLOSE_NOTIFY_TIMEOUT = 1.0
 
@@ -103,6 +105,8 @@ class StructuredConnection(DriverConnection):
         #: The scope a read waits in; its deadline is the timer.
         self._deadline_scope: CancelScope | None = None
         self._apps: TaskGroup | None = None
+        #: The reader and the writer (cancelled by ``cut``).
+        self._io: TaskGroup | None = None
         #: The core exists (after the TLS handshake, if any).
         self._serving = False
         self._handshake_scope: CancelScope | None = None
@@ -150,6 +154,7 @@ class StructuredConnection(DriverConnection):
             async with runtime.task_group() as apps:
                 self._apps = apps
                 async with runtime.task_group() as io:
+                    self._io = io
                     self.pump()
                     if server.stopping:  # its handshake ended after the shutdown began
                         self.shutdown()
@@ -264,8 +269,13 @@ class StructuredConnection(DriverConnection):
                 self._writer_wakeup = runtime.event()
                 await self._writer_wakeup.wait()
                 continue
-            data = bytes(self._out)
-            self._out.clear()
+            if self.send_rate is not None and len(self._out) > WATCHED_SEND:
+                # Slices, so that what the peer takes shows before a large send ends.
+                data = bytes(self._out[:WATCHED_SEND])
+                del self._out[:WATCHED_SEND]
+            else:
+                data = bytes(self._out)
+                self._out.clear()
             self._in_flight = len(data)
             delivered = await self._send(data)
             self._in_flight = 0
@@ -312,6 +322,17 @@ class StructuredConnection(DriverConnection):
     @property
     def write_blocked(self) -> bool:
         return len(self._out) + self._in_flight > WRITE_HIGH_WATER
+
+    def write_backlog(self) -> int:
+        # What is in flight counts whole until the send returns: take it in slices while a
+        # send rate is watched (WATCHED_SEND).
+        return len(self._out) + self._in_flight
+
+    def cut(self) -> None:
+        io = self._io
+        if io is not None:
+            io.cancel_scope.cancel()  # the writer, stuck in a send the peer does not read
+        self.transport_lost()
 
     async def drain(self) -> None:
         while self.write_blocked and not self.transport_closed:

@@ -68,6 +68,7 @@ def test_every_source_parses_as_the_flag_does() -> None:
         (["--header", "novalue"], {}, {}, "--header novalue: default_headers must be valid"),
         (["--h2-reset-budget", "0"], {}, {}, "--h2-reset-budget 0: h2_reset_budget must be"),
         (["--http", "llhttp"], {}, {}, "--http llhttp: http must be one of auto, h11, httptools"),
+        (["--min-response-rate-grace", "-1"], {}, {}, "--min-response-rate-grace -1: min_resp"),
         ([], {}, {"prot": 1}, "config.toml: unknown option 'prot' (did you mean 'port'?)"),
     ],
 )
