@@ -112,7 +112,8 @@ class AppStream:
     async def send(self, message: dict[str, Any]) -> None:
         conn = self.conn
         try:
-            may_return = conn.core.app_send(self.stream_id, message, conn.now())
+            # The protocol in use, past ServerConnection's delegation: twice per response.
+            may_return = conn.core.protocol.app_send(self.stream_id, message, conn.now())
         finally:
             conn.pump()  # also when it raised: the core may have answered 500 already
         if not may_return:

@@ -236,7 +236,7 @@ class HTTP11Connection(ProtocolBase):
         http10 = request.http_version == b"1.0"
         keep_alive = not http10  # HTTP/1.0 keep-alive is not offered (nor is it by h11)
         content_length: bytes | None = None
-        trailers = connection_upgrade = False
+        trailers = connection_upgrade = expect = False
         upgrade = b""
         for name, value in headers:
             if name == b"content-length":
@@ -249,9 +249,11 @@ class HTTP11Connection(ProtocolBase):
                 upgrade = value.lower()
             elif name == b"te" and b"trailers" in value.lower():
                 trailers = True
+            elif name == b"expect":
+                expect = value.lower() == b"100-continue"
         self._http10 = http10
         self._keep_alive = keep_alive
-        self._continue.on_request(headers, http10)
+        self._continue.on_request(expect, http10)
         self._response_started = False
         stream_id = self._next_stream_id
         self._next_stream_id += 2
@@ -262,18 +264,21 @@ class HTTP11Connection(ProtocolBase):
         self._body_received = 0
         self._rate = None
         self._arm(None)
-        limit = self._config.max_request_body_size
+        config = self._config
+        limit = config.max_request_body_size
         if content_length is not None and limit is not None and int(content_length) > limit:
             self._error_response(413, request=request)
         elif (
             connection_upgrade
             and b"websocket" in upgrade
             and method == "GET"
-            and self._config.ws != "none"
+            and config.ws != "none"
         ):
             self._start_websocket(stream_id, request, http10)
-        elif self._h2c_allowed and (
-            h2c := accept_upgrade(request.method, request.target, headers, upgrade, self._config)
+        elif (
+            upgrade
+            and self._h2c_allowed
+            and (h2c := accept_upgrade(request.method, request.target, headers, upgrade, config))
         ):
             self._h2c = h2c
             self._arm(REQUEST_BODY)  # its body must come within request_body_timeout

@@ -7,7 +7,6 @@ client still waits for the 100 ends the connection: the client may or may not se
 
 from __future__ import annotations
 
-from ..headers import Headers
 from .writers import CONTINUE
 
 
@@ -19,13 +18,10 @@ class ExpectContinue:
     def __init__(self) -> None:
         self.waiting = False
 
-    def on_request(self, headers: Headers, http10: bool) -> None:
-        """A new request head: HTTP/1.0 clients never wait (RFC 9110 section 10.1.1)."""
-        waiting = False
-        for name, value in headers:
-            if name == b"expect":
-                waiting = value.lower() == b"100-continue"
-        self.waiting = waiting and not http10
+    def on_request(self, expects: bool, http10: bool) -> None:
+        """A new request head, and whether its (last) Expect is ``100-continue``; HTTP/1.0
+        clients never wait (RFC 9110 section 10.1.1)."""
+        self.waiting = expects and not http10
 
     def body_wanted(self, out: bytearray) -> None:
         """The application awaits the body: invite it."""
