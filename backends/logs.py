@@ -87,3 +87,22 @@ access_log = AccessLog()
 def log_app_error(scope: dict[str, Any], exc: BaseException) -> None:
     """An application raised: logged once, with its traceback."""
     logger.error("Exception in ASGI application (%s)", scope.get("type"), exc_info=exc)
+
+
+def reopen_log_files() -> int:
+    """SIGUSR1, as gunicorn has it: every file a logging handler writes is closed and opened
+    again at its next line, so logrotate can move the old one away. Returns how many."""
+    loggers = [logging.getLogger()] + [
+        found for found in logging.Logger.manager.loggerDict.values()
+        if isinstance(found, logging.Logger)
+    ]  # fmt: skip
+    files = {h for found in loggers for h in found.handlers if isinstance(h, logging.FileHandler)}
+    for handler in files:
+        handler.acquire()
+        try:
+            if handler.stream is not None:
+                handler.stream.close()
+                handler.stream = None  # type: ignore[assignment]  # FileHandler reopens it
+        finally:
+            handler.release()
+    return len(files)

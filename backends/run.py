@@ -11,7 +11,7 @@ from typing import Any
 from .config import ServerConfig
 from .driver import ASGIApp
 from .lifecycle import announce_restart
-from .logs import logger
+from .logs import logger, reopen_log_files
 from .sockets import Listening, raise_open_file_limit
 from .tls import reload_certificates
 
@@ -25,8 +25,9 @@ Sockets = Sequence[Listening] | None
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: What a supervisor sends a worker it replaces: drain as on SIGTERM, WebSockets get 1012.
 RESTART_SIGNAL = signal.SIGUSR2
-#: Every signal the program handles: those, and SIGHUP (reload the TLS certificates).
-PROGRAM_SIGNALS = (*SHUTDOWN_SIGNALS, RESTART_SIGNAL, signal.SIGHUP)
+#: Every signal the program handles: those, SIGHUP (reload the TLS certificates) and SIGUSR1
+#: (reopen the log files, as gunicorn does).
+PROGRAM_SIGNALS = (*SHUTDOWN_SIGNALS, RESTART_SIGNAL, signal.SIGHUP, signal.SIGUSR1)
 
 
 def report_ready(on_ready: OnReady | None, listeners: list[Listening]) -> list[Address]:
@@ -46,7 +47,7 @@ def report_ready(on_ready: OnReady | None, listeners: list[Listening]) -> list[A
 class ProgramSignals:
     """The first SIGINT/SIGTERM shuts down gracefully; the next one stops at once. SIGUSR2
     (``RESTART_SIGNAL``) shuts down the same way for a restart; SIGHUP reloads the TLS
-    certificates and the server goes on.
+    certificates and SIGUSR1 reopens the log files, and the server goes on.
 
     Shutdowns cancel the serving task: ``serve()`` turns its first cancellation into a
     graceful shutdown, and a second one cuts the graceful wait short.
@@ -60,6 +61,9 @@ class ProgramSignals:
         name = signal.Signals(signum).name
         if signum == signal.SIGHUP:
             reload_certificates()
+            return
+        if signum == signal.SIGUSR1:
+            logger.info("SIGUSR1 received: reopened %d log file(s)", reopen_log_files())
             return
         if self.received:
             logger.warning("%s received again: closing every connection now", name)

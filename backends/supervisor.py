@@ -10,6 +10,7 @@ and every decision is taken in ``_manage`` from that state, never in a signal ha
   one, wait until it serves, then SIGTERM the old one, which drains. A new worker that fails
   leaves the old one serving.
 - SIGTTIN/SIGTTOU: one worker more, one fewer (never below one).
+- SIGUSR1: reopen the log files, here and in every worker (gunicorn's; for logrotate).
 - A worker that dies unasked is replaced after an exponential backoff; one that spent its
   request budget says so as it starts draining and is replaced at once.
 
@@ -35,7 +36,7 @@ from . import metrics
 from .config import ServerConfig
 from .driver import ASGIApp
 from .importer import AppImportError
-from .logs import logger
+from .logs import logger, reopen_log_files
 from .run import RESTART_SIGNAL
 from .sockets import Listening, close_listeners, open_listeners
 from .worker import (
@@ -62,6 +63,7 @@ SIGNALS = (
     signal.SIGHUP,
     signal.SIGTTIN,
     signal.SIGTTOU,
+    signal.SIGUSR1,
     signal.SIGCHLD,
 )
 
@@ -191,6 +193,11 @@ class Supervisor:
         elif signum == signal.SIGTTOU and self.target > 1:
             self.target -= 1
             logger.info("SIGTTOU received: %d worker(s)", self.target)
+        elif signum == signal.SIGUSR1:  # gunicorn's: reopen the log files, here and in each
+            logger.info("SIGUSR1 received: reopened %d log file(s)", reopen_log_files())
+            for worker in self.workers.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGUSR1)
 
     def _read_statuses(self) -> None:
         for worker in list(self.workers.values()):

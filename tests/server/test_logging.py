@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import socket
 import time
 from pathlib import Path
@@ -274,3 +275,45 @@ def test_http2_lines_and_its_413(serve: Any, caplog: pytest.LogCaptureFixture) -
         lines = access_lines(caplog, 2)
     assert '"GET /h2 HTTP/2" 200 OK 13 ' in lines[0]
     assert '"POST /up HTTP/2" 413 ' in lines[1]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigusr1_reopens_the_log_files(
+    tmp_path: Path, cli_backend: list[str], workers: str
+) -> None:
+    """gunicorn's SIGUSR1: logrotate moves the file away, then the server writes a new one
+    (under a supervisor, it and every worker reopen theirs)."""
+    out = tmp_path / "access.log"
+    config = {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(message)s"}},
+        "handlers": {"file": {"class": "logging.FileHandler", "filename": str(out),
+                              "formatter": "plain"}},
+        "loggers": {"asgi_core.access": {"handlers": ["file"], "level": "INFO",
+                                         "propagate": False}},
+    }  # fmt: skip
+    (tmp_path / "log.json").write_text(json.dumps(config))
+    args = ("--port", "0", "--workers", workers, "--log-config", str(tmp_path / "log.json"))
+    with ServerProcess("helpers.apps:hello", *args, *cli_backend) as server:
+        url = f"http://127.0.0.1:{server.port}"
+
+        def logged(path: str, file: Path) -> bool:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if file.exists() and f"GET {path} " in file.read_text():
+                    return True
+                time.sleep(0.05)
+            return False
+
+        httpx.get(f"{url}/before")
+        assert logged("/before", out)
+        out.rename(tmp_path / "access.log.1")
+        server.signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while "reopened" not in server.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # every worker has had the signal
+        for _ in range(10):  # every worker serves one, most likely
+            httpx.get(f"{url}/after")
+        assert logged("/after", out)
+    assert "/after" not in (tmp_path / "access.log.1").read_text()
