@@ -102,7 +102,7 @@ def reopen_log_files() -> int:
         try:
             if handler.stream is not None:
                 handler.stream.close()
-                handler.stream = None  # type: ignore[assignment]  # FileHandler reopens it
+                handler.stream = None  # FileHandler opens it again at its next record
         finally:
             handler.release()
     return len(files)
