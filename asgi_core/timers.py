@@ -92,6 +92,20 @@ class MinimumRate:
         return max(0.0, min(timeout, self._grace + received / self._rate - waited))
 
 
+def body_wait(
+    rate: MinimumRate | None, config: Config, now: float, received: int
+) -> tuple[MinimumRate | None, float | None]:
+    """A request body wait starts at ``now``, ``received`` bytes in: the request's rate (made
+    at its first wait, when ``min_request_body_rate`` is on) and how long the body timer runs
+    (None: ``request_body_timeout``)."""
+    if rate is None:
+        if config.min_request_body_rate is None:
+            return None, None
+        rate = MinimumRate(config.min_request_body_rate, config.min_request_body_rate_grace)
+    rate.waiting(now)
+    return rate, rate.allowed(now, config.request_body_timeout, received)
+
+
 class Deadlines:
     """The named deadlines of one connection; no clock: every change takes ``now``."""
 

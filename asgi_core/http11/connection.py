@@ -17,7 +17,7 @@ from ..h2c import H2CUpgrade, accept_upgrade
 from ..headers import HAS_CONNECTION_CLOSE, Headers, present_flags
 from ..http_stream import HTTPStream
 from ..protocol import ProtocolBase, ProtocolContext
-from ..timers import MinimumRate, Timer
+from ..timers import MinimumRate, Timer, body_wait
 from ..websocket import HandshakeError, WebSocketStream, open_websocket
 from .expect_continue import ExpectContinue
 from .httptools_reader import HTTPTOOLS_INSTALLED, HttptoolsReader
@@ -549,16 +549,7 @@ class HTTP11Connection(ProtocolBase):
     def _start_body_timer(self, *, keep: bool) -> None:
         """The body timer, from now (``keep``: unless it runs): ``request_body_timeout``, or
         less when the body is below ``min_request_body_rate`` (``timers.MinimumRate``)."""
-        config = self._config
-        rate = self._rate
-        if rate is None and config.min_request_body_rate is not None:
-            rate = self._rate = MinimumRate(
-                config.min_request_body_rate, config.min_request_body_rate_grace
-            )
-        duration = None
-        if rate is not None:
-            rate.waiting(self._now)
-            duration = rate.allowed(self._now, config.request_body_timeout, self._body_received)
+        self._rate, duration = body_wait(self._rate, self._config, self._now, self._body_received)
         if keep:
             self._deadlines.keep(REQUEST_BODY, self._now, duration=duration)
         else:

@@ -34,7 +34,7 @@ from ..headers import (
 )
 from ..http_stream import BODY, HEAD, HTTPStream
 from ..protocol import ProtocolBase, ProtocolContext
-from ..timers import MinimumRate, Timer
+from ..timers import Timer, body_wait
 from ..websocket import HandshakeError, WebSocketStream, open_websocket
 from .h2_internals import H2Connection, as_compression_error, goaway_frame
 from .limits import Limits
@@ -445,16 +445,7 @@ class HTTP2Connection(ProtocolBase):
     def _keep_body_timer(self, record: H2Stream, stream_id: int) -> None:
         """The app waits for body: ``request_body_timeout``, or less when the body is below
         ``min_request_body_rate`` (``timers.MinimumRate``; only waiting time counts)."""
-        config = self._config
-        rate = record.rate
-        if rate is None and config.min_request_body_rate is not None:
-            rate = record.rate = MinimumRate(
-                config.min_request_body_rate, config.min_request_body_rate_grace
-            )
-        duration = None
-        if rate is not None:
-            rate.waiting(self._now)
-            duration = rate.allowed(self._now, config.request_body_timeout, record.body_size)
+        record.rate, duration = body_wait(record.rate, self._config, self._now, record.body_size)
         self._deadlines.keep(REQUEST_BODY, self._now, stream_id, duration=duration)
 
     def _drop_unwanted(self, stream_id: int, flow: int) -> None:

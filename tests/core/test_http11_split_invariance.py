@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers.harness import Harness
+from helpers.harness import Harness, echo
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,32 +19,7 @@ STREAM = b"".join(REQUESTS)
 def run(pieces: list[bytes]) -> tuple[list, list, bytes]:
     """An echo app that reads the whole body and answers with it, as soon as it can."""
     h = Harness()
-    asked: dict[int, int] = {}
-    done: dict[int, bytes] = {}
-    for piece in pieces:
-        h.feed(piece)
-        progress = True
-        while progress:
-            progress = False
-            for stream_id in h.stream_ids:
-                if stream_id in done:
-                    continue
-                messages = h.received[stream_id]
-                last = messages[-1] if messages else None
-                if last is not None and (
-                    last["type"] == "http.disconnect" or not last.get("more_body", False)
-                ):
-                    body = b"".join(m.get("body", b"") for m in messages)
-                    done[stream_id] = body
-                    if last["type"] == "http.request":
-                        h.respond(stream_id, body)
-                    else:
-                        h.finish(stream_id)
-                    progress = True
-                elif asked.get(stream_id, 0) == len(messages):
-                    asked[stream_id] = len(messages) + 1
-                    h.receive(stream_id)
-                    progress = True
+    done = echo(h, pieces)
     scopes = [(s["method"], s["path"], s["headers"]) for s in h.scopes.values()]
     return scopes, sorted(done.items()), bytes(h.output)
 

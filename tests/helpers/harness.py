@@ -76,6 +76,38 @@ class Harness(MemoryDriver):
         return [r for r in self.responses(head_requests) if r.status >= 200]
 
 
+def echo(h: Harness, pieces: list[bytes]) -> dict[int, bytes]:
+    """Feed ``pieces`` one by one, playing an echo app that reads each request's whole body
+    and answers with it as soon as it can; each stream's body as the app read it."""
+    asked: dict[int, int] = {}
+    done: dict[int, bytes] = {}
+    for piece in pieces:
+        h.feed(piece)
+        progress = True
+        while progress:
+            progress = False
+            for stream_id in h.stream_ids:
+                if stream_id in done:
+                    continue
+                messages = h.received[stream_id]
+                last = messages[-1] if messages else None
+                if last is not None and (
+                    last["type"] == "http.disconnect" or not last.get("more_body", False)
+                ):
+                    body = b"".join(m.get("body", b"") for m in messages)
+                    done[stream_id] = body
+                    if last["type"] == "http.request":
+                        h.respond(stream_id, body)
+                    else:
+                        h.finish(stream_id)
+                    progress = True
+                elif asked.get(stream_id, 0) == len(messages):
+                    asked[stream_id] = len(messages) + 1
+                    h.receive(stream_id)
+                    progress = True
+    return done
+
+
 class WebSocketPeer:
     """A wsproto client on the other end of a ``Harness``: handshake, frames, events."""
 

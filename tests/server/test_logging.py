@@ -213,19 +213,23 @@ def _served_with(args: list[str], port_path: str = "/cfg") -> str:
     return server.output()
 
 
-def test_log_config_json_and_ini_and_a_custom_access_format(
-    tmp_path: Path, cli_backend: list[str]
-) -> None:
-    out = tmp_path / "access.log"
-    config = {
+def _access_to_file(out: Path, line_format: str) -> str:
+    """A --log-config (JSON, dictConfig) that writes the access log to ``out``."""
+    return json.dumps({
         "version": 1, "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "CUSTOM %(name)s %(message)s"}},
+        "formatters": {"plain": {"format": line_format}},
         "handlers": {"file": {"class": "logging.FileHandler", "filename": str(out),
                               "formatter": "plain"}},
         "loggers": {"asgi_core.access": {"handlers": ["file"], "level": "INFO",
                                          "propagate": False}},
-    }  # fmt: skip
-    (tmp_path / "log.json").write_text(json.dumps(config))
+    })  # fmt: skip
+
+
+def test_log_config_json_and_ini_and_a_custom_access_format(
+    tmp_path: Path, cli_backend: list[str]
+) -> None:
+    out = tmp_path / "access.log"
+    (tmp_path / "log.json").write_text(_access_to_file(out, "CUSTOM %(name)s %(message)s"))
     _served_with([*cli_backend, "--log-config", str(tmp_path / "log.json"),
                   "--access-log-format", '%(m)s %(U)s %(s)s %({host}i)s'])  # fmt: skip
     assert (
@@ -284,15 +288,7 @@ def test_sigusr1_reopens_the_log_files(
     """gunicorn's SIGUSR1: logrotate moves the file away, then the server writes a new one
     (under a supervisor, it and every worker reopen theirs)."""
     out = tmp_path / "access.log"
-    config = {
-        "version": 1, "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(message)s"}},
-        "handlers": {"file": {"class": "logging.FileHandler", "filename": str(out),
-                              "formatter": "plain"}},
-        "loggers": {"asgi_core.access": {"handlers": ["file"], "level": "INFO",
-                                         "propagate": False}},
-    }  # fmt: skip
-    (tmp_path / "log.json").write_text(json.dumps(config))
+    (tmp_path / "log.json").write_text(_access_to_file(out, "%(message)s"))
     args = ("--port", "0", "--workers", workers, "--log-config", str(tmp_path / "log.json"))
     with ServerProcess("helpers.apps:hello", *args, *cli_backend) as server:
         url = f"http://127.0.0.1:{server.port}"
