@@ -112,8 +112,7 @@ class AppStream:
     async def send(self, message: dict[str, Any]) -> None:
         conn = self.conn
         try:
-            # The protocol in use, past ServerConnection's delegation: twice per response.
-            may_return = conn.core.protocol.app_send(self.stream_id, message, conn.now())
+            may_return = conn.core.app_send(self.stream_id, message, conn.now())
         finally:
             conn.pump()  # also when it raised: the core may have answered 500 already
         if not may_return:
@@ -314,20 +313,13 @@ class DriverConnection:
             self.close_transport()
             self.rearm_timer(None)
             return
-        blocked = self.write_blocked
-        paused = protocol.reading_paused or blocked
-        if paused is not self.read_paused:
-            self.read_paused = paused
-            self.set_reading_paused(paused)
-        if self.send_rate is not None and (blocked or self._block is not None):
-            self.track_send_rate(blocked)
-        # A lazy timer: it is moved only to an earlier deadline. One that moved later (a
-        # keep-alive wait after each response) or went away lets the armed one fire early,
-        # find nothing due and re-arm, instead of a cancel and a new timer per request.
-        deadline = protocol.deadline
-        send_deadline = self.send_deadline
-        if send_deadline is not None and (deadline is None or send_deadline < deadline):
-            deadline = send_deadline
+        self.update_reading()
+        self._arm_before(protocol.deadline)
+
+    def _arm_before(self, deadline: float | None) -> None:
+        """A lazy timer: it is moved only to an earlier deadline. One that moved later (a
+        keep-alive wait after each response) or went away lets the armed one fire early, find
+        nothing due and re-arm, instead of a cancel and a new timer per request."""
         armed = self.armed_deadline
         if deadline is not None and (armed is None or deadline < armed):
             self.armed_deadline = deadline
@@ -418,12 +410,9 @@ class DriverConnection:
             self.read_paused = paused
             self.set_reading_paused(paused)
         if self.send_rate is not None and not self.transport_closed:
-            self.track_send_rate(blocked)
-            deadline = self.send_deadline
-            armed = self.armed_deadline
-            if deadline is not None and (armed is None or deadline < armed):
-                self.armed_deadline = deadline
-                self.rearm_timer(deadline)
+            if blocked or self._block is not None:
+                self.track_send_rate(blocked)
+            self._arm_before(self.send_deadline)
 
     def track_send_rate(self, blocked: bool) -> None:
         """Time a block of writes and what the peer takes during it; set ``send_deadline``,
