@@ -4,97 +4,30 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
-from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from .config import ServerConfig
 from .driver import ASGIApp
+from .nonblocking import BatchAcceptListener, Readiness
 from .run import OnReady, Ready, Sockets, use_uvloop
 from .runtime import Runtime
-from .sockets import Listening, peer_and_local
+from .sockets import Listening
 from .structured import serve_structured, serve_until_signal
 
-# anyio's asyncio SocketStream keeps reading into its own queue while nobody calls receive()
-# (so a paused core would not stop the socket); plain non-blocking sockets with anyio's
-# wait_readable/wait_writable read exactly when the driver asks, on asyncio and trio alike.
+READINESS = Readiness(
+    wait_readable=anyio.wait_readable,
+    wait_writable=anyio.wait_writable,
+    notify_closing=anyio.notify_closing,
+    yield_turn=anyio.lowlevel.cancel_shielded_checkpoint,
+    wait_errors=(anyio.ClosedResourceError, anyio.BusyResourceError, OSError, ValueError),
+    closed=anyio.ClosedResourceError,
+)
 
 
-class _Stream:
-    """A non-blocking stdlib socket as ``runtime.Stream``: a peer that is gone is b"" or False."""
-
-    __slots__ = ("_sock",)
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-    async def receive(self, size: int) -> bytes:
-        sock = self._sock
-        while True:
-            try:
-                return sock.recv(size)
-            except BlockingIOError:
-                pass
-            except OSError:  # reset, or closed under us: the peer is gone either way
-                return b""
-            try:
-                await anyio.wait_readable(sock)
-            except (anyio.ClosedResourceError, anyio.BusyResourceError, OSError, ValueError):
-                return b""
-
-    async def send(self, data: bytes) -> bool:
-        sock = self._sock
-        view = memoryview(data)
-        while view:
-            try:
-                view = view[sock.send(view) :]
-                continue
-            except BlockingIOError:
-                pass
-            except OSError:
-                return False
-            try:
-                await anyio.wait_writable(sock)
-            except (anyio.ClosedResourceError, anyio.BusyResourceError, OSError, ValueError):
-                return False
-        return True
-
-    async def aclose(self) -> None:
-        _close(self._sock)
-
-    def addresses(self) -> tuple[Any, Any]:
-        return peer_and_local(self._sock)
-
-
-class _Listener:
-    __slots__ = ("_sock",)
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-    async def accept(self) -> _Stream:
-        sock = self._sock
-        while True:
-            if sock.fileno() < 0:
-                raise anyio.ClosedResourceError
-            await anyio.wait_readable(sock)
-            try:
-                conn, _ = sock.accept()
-            except BlockingIOError:
-                continue
-            conn.setblocking(False)
-            if conn.family != socket.AF_UNIX:
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return _Stream(conn)
-
-    async def aclose(self) -> None:
-        _close(self._sock)
-
-
-def _close(sock: socket.socket) -> None:
-    if sock.fileno() >= 0:
-        anyio.notify_closing(sock)
-        sock.close()
+def _listener(sock: socket.socket) -> BatchAcceptListener:
+    return BatchAcceptListener(sock, READINESS)
 
 
 RUNTIME = Runtime(
@@ -106,7 +39,7 @@ RUNTIME = Runtime(
     sleep_forever=anyio.sleep_forever,
     sleep=anyio.sleep,
     run_sync=anyio.to_thread.run_sync,
-    listener=_Listener,
+    listener=_listener,
     listener_closed_errors=(anyio.ClosedResourceError,),
     open_signal_receiver=anyio.open_signal_receiver,
 )

@@ -24,6 +24,7 @@ from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifecycle import AppCalls, ConnectionLimit, log_cut, log_draining, log_waiting
 from .lifespan import LifespanFailure, LifespanRunner
 from .logs import logger
+from .nonblocking import ACCEPTS_PER_TURN
 from .proxy_protocol import ProxyHeaderReader
 from .run import PROGRAM_SIGNALS, OnReady, ProgramSignals, Ready, Sockets, report_ready, use_uvloop
 from .sockets import Listening, as_listening, close_listeners, open_listeners, socket_address
@@ -35,8 +36,6 @@ __all__ = ["LifespanFailure", "run", "serve"]
 
 #: Plaintext asked of the ``SSLObject`` per read (one TLS record holds at most 16 KiB).
 TLS_READ_SIZE = 64 * 1024
-#: Connections asyncio's own loop accepts per loop turn (uvloop's libuv takes all that wait).
-ACCEPTS_PER_TURN = 64
 
 
 class _Server:
@@ -482,8 +481,9 @@ async def _serve_started(
     listeners = []
     for item in listening:
         factory = _factory(server, tls if item.tls else None)
-        # asyncio's own loop accepts up to ``backlog`` sockets per loop turn: bounded, so that
-        # a storm of connects waits its turns beside the clients already served ...
+        # asyncio's own loop accepts up to ``backlog`` sockets per loop turn (uvloop's libuv
+        # takes all that wait): bounded, so that a storm of connects waits its turns beside
+        # the clients already served ...
         per_turn = min(config.backlog, ACCEPTS_PER_TURN)
         listeners.append(await loop.create_server(factory, sock=item.socket, backlog=per_turn))
         item.socket.listen(config.backlog)  # ... while the kernel's queue keeps its length

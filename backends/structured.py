@@ -148,6 +148,13 @@ class StructuredConnection(DriverConnection):
             self._send = stream.send
             scheme, alpn, tls_info = "https", tls.alpn(stream.ssl), tls.extension(stream.ssl)
         tls_info = proxied_tls or tls_info  # the client's TLS, which the proxy ended, not ours
+        first = b""
+        if alpn != "h2":  # the client speaks first: nothing is made for it until it does
+            first = await self._first_bytes()
+            if not first:
+                with runtime.cancel_scope(shield=True):
+                    await self._close_stream()
+                return
         self.start_core(server, client=client, local=own, scheme=scheme, alpn=alpn, tls=tls_info)
         self._serving = True
         try:
@@ -156,6 +163,9 @@ class StructuredConnection(DriverConnection):
                 async with runtime.task_group() as io:
                     self._io = io
                     self.pump()
+                    if first:
+                        self.core.receive_data(first, runtime.current_time())
+                        self.pump()
                     if server.stopping:  # its handshake ended after the shutdown began
                         self.shutdown()
                     io.start_soon(self._read_loop)
@@ -168,6 +178,17 @@ class StructuredConnection(DriverConnection):
             server.connection_ended(self)
             with runtime.cancel_scope(shield=True):
                 await self._close_stream()
+
+    async def _first_bytes(self) -> bytes:
+        """What the client sends first, within the keep-alive timeout (b"": it left or is
+        late, and is closed as the core would close it). A storm of connections that send
+        nothing costs a task and a read each, no core and no task groups. A shutdown does
+        not cut the wait: the client may be sending its request (the core's rule too)."""
+        runtime = self.runtime
+        timeout = self.server.limit.timeout(self.server.config.protocol.keep_alive_timeout)
+        with runtime.cancel_scope(deadline=runtime.current_time() + timeout):
+            return await self._receive(READ_SIZE)
+        return b""
 
     async def _proxy_header(self, peer: Any, local: Any) -> ProxyHeaderReader | None:
         """The PROXY header within its timeout; None (logged) when the peer may not send one,

@@ -1,60 +1,33 @@
-"""The trio driver: ``structured.py`` over trio's own primitives."""
+"""The trio driver: ``structured.py`` over trio's own primitives, on plain non-blocking
+sockets (``nonblocking.py``)."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
-from typing import Any
 
 import trio
 
 from .config import ServerConfig
 from .driver import ASGIApp
+from .nonblocking import BatchAcceptListener, Readiness
 from .run import OnReady, Ready, Sockets
 from .runtime import Runtime
-from .sockets import Listening, peer_and_local
+from .sockets import Listening
 from .structured import serve_structured, serve_until_signal
 
-
-class _Stream:
-    """A ``trio.SocketStream`` as ``runtime.Stream``: a peer that is gone is b"" or False."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: trio.SocketStream) -> None:
-        self._stream = stream
-
-    async def receive(self, size: int) -> bytes:
-        try:
-            return await self._stream.receive_some(size)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            return b""
-
-    async def send(self, data: bytes) -> bool:
-        try:
-            await self._stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            return False
-        return True
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-    def addresses(self) -> tuple[Any, Any]:
-        return peer_and_local(self._stream.socket)
+READINESS = Readiness(
+    wait_readable=trio.lowlevel.wait_readable,
+    wait_writable=trio.lowlevel.wait_writable,
+    notify_closing=trio.lowlevel.notify_closing,
+    yield_turn=trio.lowlevel.cancel_shielded_checkpoint,
+    wait_errors=(trio.ClosedResourceError, trio.BusyResourceError, OSError, ValueError),
+    closed=trio.ClosedResourceError,
+)
 
 
-class _Listener:
-    __slots__ = ("_listener",)
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
-
-    async def accept(self) -> _Stream:
-        return _Stream(await self._listener.accept())
-
-    async def aclose(self) -> None:
-        await self._listener.aclose()
+def _listener(sock: socket.socket) -> BatchAcceptListener:
+    return BatchAcceptListener(sock, READINESS)
 
 
 RUNTIME = Runtime(
@@ -66,7 +39,7 @@ RUNTIME = Runtime(
     sleep_forever=trio.sleep_forever,
     sleep=trio.sleep,
     run_sync=trio.to_thread.run_sync,
-    listener=_Listener,
+    listener=_listener,
     listener_closed_errors=(trio.ClosedResourceError,),
     open_signal_receiver=trio.open_signal_receiver,
 )
