@@ -233,10 +233,6 @@ class DriverConnection:
         self._taken_at_block = 0
         #: When the peer falls below ``send_rate`` if it takes nothing more (None: not blocked).
         self.send_deadline: float | None = None
-        #: Counted in the open-connections gauge (until the socket closes or is lost).
-        self.counted = metrics.metrics is not None
-        if self.counted:
-            metrics.metrics.connections.inc()  # type: ignore[union-attr]
 
     # -- what a driver provides ---------------------------------------------------------------
 
@@ -309,7 +305,6 @@ class DriverConnection:
             self.write(data)
         if self.close_requested:
             self.transport_closed = True
-            self.uncount()
             self.close_transport()
             self.rearm_timer(None)
             return
@@ -394,13 +389,6 @@ class DriverConnection:
             stream.ws_closed = True
             logs.access_log.log(Entry(stream.scope, None, 0, self.now() - stream.started))
 
-    def uncount(self) -> None:
-        """The connection is over: out of the open-connections gauge (once)."""
-        if self.counted:
-            self.counted = False
-            if metrics.metrics is not None:
-                metrics.metrics.connections.dec()
-
     def update_reading(self) -> None:
         """Read only while the core wants input and the peer takes our output: a client
         that floods requests or pings but never reads stops being read."""
@@ -462,7 +450,6 @@ class DriverConnection:
     def transport_lost(self) -> None:
         """The socket is gone: the core disconnects every stream; waiting sends return."""
         self.transport_closed = True
-        self.uncount()
         self.core.connection_lost(self.now())
         self.pump()
         self.rearm_timer(None)

@@ -39,9 +39,10 @@ REFUSED_LOG_INTERVAL = 1.0
 
 
 class ConnectionLimit:
-    """``max_connections``: one server's open connections, counted from accept to close;
-    ``admit`` says whether one more may be served, and ``pressure`` is set from
-    ``PRESSURE_SHARE`` of the limit on (idle waits then shrink: ``timers.reduced``)."""
+    """One server's open connections, counted from accept to close (for the open-connections
+    gauge and ``max_connections``); ``admit`` says whether one more may be served, and
+    ``pressure`` is set from ``PRESSURE_SHARE`` of the limit on (idle waits then shrink:
+    ``timers.reduced``)."""
 
     def __init__(self, config: ServerConfig) -> None:
         self.limit = limit = config.max_connections
@@ -64,6 +65,8 @@ class ConnectionLimit:
         if limit is None or self.open < limit:
             self.open += 1
             self.pressure.reduce_timeouts = self.open >= self._pressure_from
+            if metrics.metrics is not None:
+                metrics.metrics.connections.inc()
             return True
         self._refused += 1
         collected = metrics.metrics
@@ -82,6 +85,8 @@ class ConnectionLimit:
         """An admitted connection is closed."""
         self.open -= 1
         self.pressure.reduce_timeouts = self.open >= self._pressure_from
+        if metrics.metrics is not None:
+            metrics.metrics.connections.dec()
 
 
 class AppCalls:

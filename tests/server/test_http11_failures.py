@@ -189,6 +189,23 @@ def test_idle_keep_alive_connection_is_closed_by_the_server(serve: Any) -> None:
     assert 0.2 < time.monotonic() - started < 5
 
 
+def test_a_connection_that_never_sends_is_closed_at_the_keep_alive_timeout(
+    serve: Any,
+) -> None:
+    """Nothing is made for it until its first bytes, but the keep-alive wait still bounds it;
+    one that sends late within it is served."""
+    server = serve(apps.hello, keep_alive_timeout=0.5)
+    address = (server.host, server.port)
+    with socket.create_connection(address, timeout=10) as silent:
+        started = time.monotonic()
+        assert read_all(silent) == b""  # EOF, no bytes: it never asked for anything
+        assert 0.4 < time.monotonic() - started < 5
+    with socket.create_connection(address, timeout=10) as late:
+        time.sleep(0.2)
+        late.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert late.recv(4096).startswith(b"HTTP/1.1 200 OK")
+
+
 def test_app_that_does_not_read_the_upload_stops_the_server_reading(serve: Any) -> None:
     """Read backpressure: the kernel buffers fill and the client's send would block."""
     release = threading.Event()

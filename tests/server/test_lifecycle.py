@@ -4,6 +4,7 @@ server's own health answer; --limit-concurrency. Real processes and signals, eve
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -65,6 +66,26 @@ def test_a_request_in_flight_is_named_and_finishes(cli_backend: list[str]) -> No
         assert server.wait() == 0
         assert result[0].text == "done"
         assert "Waiting for 1 request to finish" in server.output()
+
+
+def test_a_connection_accepted_before_the_shutdown_is_served_after_it(
+    cli_backend: list[str],
+) -> None:
+    """It had sent nothing when SIGTERM came (a worker accepts, then is told to stop): the
+    request it sends then is answered with Connection: close, not cut (RFC 9112 section 9.6:
+    the server signals the close it is about to make)."""
+    with ServerProcess(*cli_backend, "helpers.apps:hello", "--port", "0") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            time.sleep(0.3)  # accepted, and nothing sent
+            server.signal(signal.SIGTERM)
+            time.sleep(0.5)  # the shutdown has begun
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            data = b""
+            while chunk := sock.recv(4096):
+                data += chunk
+        assert server.wait() == 0
+    assert data.startswith(b"HTTP/1.1 200 OK"), data
+    assert b"\r\nconnection: close\r\n" in data.lower()
 
 
 def test_shutdown_delay_keeps_serving_while_the_health_path_says_503(

@@ -79,6 +79,26 @@ def test_request_body_bytes_are_counted_by_protocol(cli_backend: list[str]) -> N
     assert value(after, "asgi_core_request_body_bytes_total", protocol="HTTP/2") == 300
 
 
+def test_open_connections_count_from_accept_to_close(cli_backend: list[str]) -> None:
+    """A connection that has sent nothing yet is open (the drivers make no core for it until
+    its first bytes, and the gauge must not miss it); once closed it is not."""
+    port = free_port()
+    with ServerProcess("helpers.apps:hello", "--port", "0", "--metrics-bind",
+                       f"127.0.0.1:{port}", *cli_backend) as server:  # fmt: skip
+        silent = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(3)]
+        deadline = time.monotonic() + 10
+        while value(scrape(port), "asgi_core_open_connections") != 3:
+            assert time.monotonic() < deadline, scrape(port)
+            time.sleep(0.05)
+        for sock in silent:
+            sock.close()
+        while value(scrape(port), "asgi_core_open_connections") != 0:
+            assert time.monotonic() < deadline, scrape(port)
+            time.sleep(0.05)
+        server.signal(signal.SIGTERM)
+        server.wait()
+
+
 def test_one_scrape_sees_every_worker(cli_backend: list[str]) -> None:
     port = free_port()
     with ServerProcess("helpers.process_apps:pid", "--port", "0", "--workers", "2",
