@@ -76,6 +76,14 @@ class NonBlockingStream:
             except OSError:
                 return b""
 
+    def try_send(self, data: bytes) -> int:
+        """What the socket takes of ``data`` now, without waiting (0 on trouble too: the
+        writer's ``send`` then finds it)."""
+        try:
+            return self._sock.send(data)
+        except OSError:
+            return 0
+
     async def send(self, data: bytes) -> bool:
         sock = self._sock
         view = memoryview(data)

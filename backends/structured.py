@@ -1,8 +1,10 @@
 """The driver for structured-concurrency runtimes (trio, and anyio on asyncio or trio).
 
-Each connection is a task that owns a task group: one reader (which also keeps the core's timer,
-as the deadline of the cancel scope it reads in), one writer (the only place bytes leave, so two
-app tasks can never write at once), and the connection's app tasks.
+Each connection is a task that reads (and keeps the core's timer, as the deadline of the cancel
+scope it reads in) and owns a task group for the connection's app tasks. Bytes go to the socket
+at once when it takes them (``write`` is synchronous, so two app tasks never write at once);
+what it does not take is sent by a writer task, which runs only while there is some. Nothing is
+made for a connection until its first bytes, so one that sends nothing costs a task and a read.
 Everything here is written against ``Runtime`` and the protocols beside it in ``runtime.py``;
 ``trio.py`` and ``anyio.py`` each supply one.
 """
@@ -24,6 +26,7 @@ from .driver import AppStream, ASGIApp, DriverConnection, Waiter
 from .lifecycle import AppCalls, ConnectionLimit, log_cut, log_draining, log_waiting
 from .lifespan import LifespanRunner
 from .logs import logger
+from .nonblocking import NonBlockingStream
 from .proxy_protocol import ProxyHeaderReader, ReplayedStream
 from .run import PROGRAM_SIGNALS, Address, OnReady, ProgramSignals, report_ready
 from .runtime import CancelScope, Event, Listener, Runtime, Stream, TaskGroup, TaskStatus
@@ -91,25 +94,37 @@ class StructuredConnection(DriverConnection):
         self.server = server
         #: The TLS the listener that accepted it speaks (None: plain).
         self.listener_tls = tls
-        self.runtime = runtime = server.runtime
+        self.runtime = server.runtime
         self.stream = stream
         self._tls: TLSStream | None = None
         self._receive: Callable[[int], Awaitable[bytes]] = stream.receive
         self._send: Callable[[bytes], Awaitable[bool]] = stream.send
+        #: The socket's own non-blocking send, tried before any writer task (plain sockets).
+        self._try_send: Callable[[bytes], int] | None = None
+        #: The core exists (after the TLS handshake and the first bytes, if any).
+        self._serving = False
+        self._handshake_scope: CancelScope | None = None
+
+    def _start_io(self) -> None:
+        """What reading and writing need, made only once there is a core to serve."""
+        runtime = self.runtime
+        stream = self.stream
+        if self._tls is None and isinstance(stream, NonBlockingStream):
+            self._try_send = stream.try_send
+        #: Bytes for the socket that it did not take at once: a writer task sends them.
         self._out = bytearray()
         self._in_flight = 0
-        self._writer_wakeup = runtime.event()
+        #: A writer task is running (only while there is something to send).
+        self._writing = False
+        self._writer_scope: CancelScope | None = None
         self._drained = runtime.event()
         self._resume_reading = runtime.event()
+        #: Set once the socket may close: it is to close and nothing is left to send.
+        self._done = runtime.event()
         self._read_scope = runtime.cancel_scope()  # cancelled when the socket is to close
         #: The scope a read waits in; its deadline is the timer.
         self._deadline_scope: CancelScope | None = None
         self._apps: TaskGroup | None = None
-        #: The reader and the writer (cancelled by ``cut``).
-        self._io: TaskGroup | None = None
-        #: The core exists (after the TLS handshake, if any).
-        self._serving = False
-        self._handshake_scope: CancelScope | None = None
 
     def shutdown(self) -> None:
         """Graceful shutdown; one still in its TLS handshake has no request to wait for, so
@@ -118,6 +133,12 @@ class StructuredConnection(DriverConnection):
             super().shutdown()
         elif self._handshake_scope is not None:
             self._handshake_scope.cancel()
+
+    def abort(self) -> None:
+        """The graceful timeout passed: the socket is cut before the apps are cancelled, so
+        that what they leave unanswered is not answered (asyncio's driver aborts alike)."""
+        if self._serving:
+            self.cut()
 
     async def run(self) -> None:
         runtime = self.runtime
@@ -155,22 +176,25 @@ class StructuredConnection(DriverConnection):
                 with runtime.cancel_scope(shield=True):
                     await self._close_stream()
                 return
+        self._start_io()
         self.start_core(server, client=client, local=own, scheme=scheme, alpn=alpn, tls=tls_info)
         self._serving = True
         try:
             async with runtime.task_group() as apps:
                 self._apps = apps
-                async with runtime.task_group() as io:
-                    self._io = io
+                self.pump()
+                if first:
+                    self.core.receive_data(first, runtime.current_time())
                     self.pump()
-                    if first:
-                        self.core.receive_data(first, runtime.current_time())
-                        self.pump()
-                    if server.stopping:  # its handshake ended after the shutdown began
-                        self.shutdown()
-                    io.start_soon(self._read_loop)
-                    await self._write_loop()  # returns once the socket is to be closed
-                    io.cancel_scope.cancel()
+                if server.stopping:  # its handshake ended after the shutdown began
+                    self.shutdown()
+                await self._read_loop()
+                while not self._done.is_set():  # e.g. the client's EOF came before its answer
+                    await self._done.wait()
+                if self._tls is not None:
+                    deadline = runtime.current_time() + CLOSE_NOTIFY_TIMEOUT
+                    with runtime.cancel_scope(deadline=deadline):
+                        await self._tls.send_close_notify()
                 await self._close_stream()
                 server.connection_ended(self)
                 # The app tasks outlive the socket: they see http.disconnect and finish.
@@ -277,35 +301,33 @@ class StructuredConnection(DriverConnection):
                     return
 
     async def _write_loop(self) -> None:
-        """The one place this connection's bytes leave; ends when the socket is to close."""
-        runtime = self.runtime
-        while True:
-            if not self._out:
-                if self.transport_closed:
-                    if self._tls is not None:
-                        deadline = runtime.current_time() + CLOSE_NOTIFY_TIMEOUT
-                        with runtime.cancel_scope(deadline=deadline):
-                            await self._tls.send_close_notify()
-                    return
-                self._writer_wakeup = runtime.event()
-                await self._writer_wakeup.wait()
-                continue
-            if self.send_rate is not None and len(self._out) > WATCHED_SEND:
-                # Slices, so that what the peer takes shows before a large send ends.
-                data = bytes(self._out[:WATCHED_SEND])
-                del self._out[:WATCHED_SEND]
-            else:
-                data = bytes(self._out)
-                self._out.clear()
-            self._in_flight = len(data)
-            delivered = await self._send(data)
-            self._in_flight = 0
-            if not delivered:
-                self.transport_lost()
-                return
-            if not self.write_blocked:
-                self._drained.set()
-                self.update_reading()
+        """Send what the socket did not take at once; a task only while there is some."""
+        try:
+            with self.runtime.cancel_scope() as scope:
+                self._writer_scope = scope
+                out = self._out
+                while out:
+                    if self.send_rate is not None and len(out) > WATCHED_SEND:
+                        # Slices, so that what the peer takes shows before a large send ends.
+                        data = bytes(out[:WATCHED_SEND])
+                        del out[:WATCHED_SEND]
+                    else:
+                        data = bytes(out)
+                        out.clear()
+                    self._in_flight = len(data)
+                    delivered = await self._send(data)
+                    self._in_flight = 0
+                    if not delivered:
+                        self.transport_lost()
+                        return
+                    if not self.write_blocked:
+                        self._drained.set()
+                        self.update_reading()
+        finally:
+            self._writing = False
+            self._writer_scope = None
+            if self.transport_closed:
+                self._done.set()
 
     # -- DriverConnection primitives ----------------------------------------------------------
 
@@ -321,15 +343,25 @@ class StructuredConnection(DriverConnection):
         self._apps.start_soon(self.run_app, stream)
 
     def write(self, data: bytes) -> None:
+        if not self._writing:
+            try_send = self._try_send
+            if try_send is not None:
+                sent = try_send(data)
+                if sent == len(data):
+                    return
+                data = data[sent:]
+            self._writing = True
+            assert self._apps is not None
+            self._apps.start_soon(self._write_loop)
         self._out += data
-        self._writer_wakeup.set()
         if self.write_blocked:
             self.update_reading()
 
     def close_transport(self) -> None:
         self._read_scope.cancel()
         self._drained.set()  # a send() waiting to drain returns; its next one raises
-        self._writer_wakeup.set()  # the writer flushes what is queued, then returns
+        if not self._writing:  # else the writer sends what is queued, then says so
+            self._done.set()
 
     def set_reading_paused(self, paused: bool) -> None:
         if not paused:
@@ -350,9 +382,9 @@ class StructuredConnection(DriverConnection):
         return len(self._out) + self._in_flight
 
     def cut(self) -> None:
-        io = self._io
-        if io is not None:
-            io.cancel_scope.cancel()  # the writer, stuck in a send the peer does not read
+        scope = self._writer_scope
+        if scope is not None:
+            scope.cancel()  # the writer, stuck in a send the peer does not read
         self.transport_lost()
 
     async def drain(self) -> None:
@@ -371,7 +403,7 @@ class StructuredConnection(DriverConnection):
         super().transport_lost()
         self._read_scope.cancel()
         self._drained.set()
-        self._writer_wakeup.set()
+        self._done.set()
 
 
 async def serve_structured(
@@ -463,6 +495,8 @@ async def _serve_started(
                     connection.shutdown()
                 if not hurry:
                     await _wait_graceful(server, stop_now)
+                for connection in list(server.connections):
+                    connection.abort()
             shield.cancel()
             outer.cancel_scope.cancel()
 
