@@ -46,23 +46,29 @@ class NonBlockingStream:
     """An accepted non-blocking socket as ``runtime.Stream``: a peer that is gone is b""
     (``receive``) or False (``send``)."""
 
-    __slots__ = ("_readiness", "_sock")
+    __slots__ = ("_full", "_readiness", "_sock")
 
     def __init__(self, sock: socket.socket, readiness: Readiness) -> None:
         self._sock = sock
         self._readiness = readiness
+        #: The last read filled its buffer: more is likely waiting, so the next one tries
+        #: before it waits. Otherwise it waits first (a client waiting for its answer has
+        #: sent nothing more, and a read that fails costs a system call).
+        self._full = False
 
     async def receive(self, size: int) -> bytes:
         sock = self._sock
-        try:
-            data = sock.recv(size)
-        except BlockingIOError:
-            pass
-        except OSError:  # reset, or closed under us: the peer is gone either way
-            return b""
-        else:
-            await self._readiness.yield_turn()
-            return data
+        if self._full:
+            try:
+                data = sock.recv(size)
+            except BlockingIOError:
+                pass
+            except OSError:  # reset, or closed under us: the peer is gone either way
+                return b""
+            else:
+                self._full = len(data) == size
+                await self._readiness.yield_turn()
+                return data
         readiness = self._readiness
         while True:
             try:
@@ -70,11 +76,13 @@ class NonBlockingStream:
             except readiness.wait_errors:
                 return b""
             try:
-                return sock.recv(size)
+                data = sock.recv(size)
             except BlockingIOError:
                 continue
             except OSError:
                 return b""
+            self._full = len(data) == size
+            return data
 
     def try_send(self, data: bytes) -> int:
         """What the socket takes of ``data`` now, without waiting (0 on trouble too: the
