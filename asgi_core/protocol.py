@@ -36,6 +36,10 @@ class ProtocolContext:
 class ProtocolBase:
     """The state HTTP/1.1 and HTTP/2 keep alike; each starts idle, on its keep-alive timer."""
 
+    # Slots: an idle keep-alive connection's memory is mostly these objects.
+    __slots__ = ("_config", "_date", "_deadlines", "_default_headers", "_events", "_info",
+                 "_now", "_out", "_server_header", "closed")  # fmt: skip
+
     def __init__(self, context: ProtocolContext, now: float, output: bytes = b"") -> None:
         config = context.config
         self._config = config

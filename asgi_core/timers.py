@@ -106,15 +106,30 @@ def body_wait(
     return rate, rate.allowed(now, config.request_body_timeout, received)
 
 
+#: Each config's timer durations, as they are and under pressure, shared by its connections
+#: (read-only): (config, durations, reduced) by ``id(config)``.
+_DURATIONS: dict[int, tuple[Config, dict[Timer, float], dict[Timer, float]]] = {}
+
+
+def _durations(config: Config) -> tuple[dict[Timer, float], dict[Timer, float]]:
+    entry = _DURATIONS.get(id(config))
+    if entry is None or entry[0] is not config:
+        if len(_DURATIONS) >= 32:  # many configs (tests): forget the old ones
+            _DURATIONS.clear()
+        durations = {timer: float(getattr(config, timer.value) or 0.0) for timer in Timer}
+        under_pressure = {**durations, Timer.KEEP_ALIVE: reduced(config.keep_alive_timeout)}
+        entry = _DURATIONS[id(config)] = (config, durations, under_pressure)
+    return entry[1], entry[2]
+
+
 class Deadlines:
     """The named deadlines of one connection; no clock: every change takes ``now``."""
 
     __slots__ = ("_due", "_durations", "_pressure", "_reduced")
 
     def __init__(self, config: Config, pressure: Pressure | None = None) -> None:
-        self._durations = {timer: float(getattr(config, timer.value) or 0.0) for timer in Timer}
+        self._durations, self._reduced = _durations(config)
         self._pressure = pressure
-        self._reduced = {**self._durations, Timer.KEEP_ALIVE: reduced(config.keep_alive_timeout)}
         self._due: dict[tuple[Timer, int], float] = {}
 
     def _duration(self, timer: Timer) -> float:

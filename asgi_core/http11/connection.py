@@ -48,6 +48,11 @@ KEEP_ALIVE, REQUEST_HEAD, REQUEST_BODY = Timer.KEEP_ALIVE, Timer.REQUEST_HEAD, T
 class HTTP11Connection(ProtocolBase):
     """The HTTP/1.1 protocol of one connection, behind ``ServerConnection``."""
 
+    __slots__ = ("_armed", "_body_received", "_body_writer", "_continue", "_denial_bytes",
+                 "_denial_writer", "_h2c", "_h2c_allowed", "_h2c_body", "_http10", "_keep_alive",
+                 "_next_stream_id", "_paused", "_rate", "_reader", "_response_started",
+                 "_shutting_down", "_stream", "_websocket", "streams", "upgrade")  # fmt: skip
+
     def __init__(self, context: ProtocolContext, *, now: float, h2c: bool = False) -> None:
         super().__init__(context, now)
         config = context.config
