@@ -83,6 +83,9 @@ class _FutureWaiter:
 class _Connection(asyncio.Protocol, DriverConnection):
     """One TCP connection: the transport's callbacks in, the core's events out."""
 
+    __slots__ = ("_drain_waiters", "_timer", "loop", "proxied", "server", "transport",
+                 "write_paused")  # fmt: skip
+
     def __init__(self, server: _Server) -> None:
         self.server = server
         self.loop = server.loop
@@ -220,6 +223,8 @@ class _TLSConnection(_Connection):
     ClientHello costs little more than its transport; the core is made once the handshake is
     done. Ciphertext still flows through the transport, so its backpressure works unchanged.
     """
+
+    __slots__ = ("engine", "serving", "tls")
 
     def __init__(self, server: _Server, tls: ServerTLS) -> None:
         super().__init__(server)

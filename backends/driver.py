@@ -169,6 +169,11 @@ class ServerShared(Protocol):
 class DriverConnection:
     """The loop around one ``ServerConnection``; subclasses provide the I/O primitives."""
 
+    # Slots (the drivers' subclasses have theirs): an idle connection is mostly its objects.
+    __slots__ = ("_block", "_taken_at_block", "access_log", "app", "armed_deadline", "calls",
+                 "close_requested", "core", "read_paused", "send_deadline", "send_rate",
+                 "streams", "transport_closed", "written")  # fmt: skip
+
     core: ServerConnection
     app: ASGIApp
     access_log: bool

@@ -88,6 +88,11 @@ class StructuredServer:
 class StructuredConnection(DriverConnection):
     """One TCP connection as a task with its reader (which keeps the timer), writer and apps."""
 
+    __slots__ = ("_apps", "_deadline_scope", "_drained", "_finished", "_finished_event",
+                 "_handshake_scope", "_in_flight", "_out", "_receive", "_resume_reading",
+                 "_send", "_serving", "_tls", "_try_send", "_writer_scope", "_writing",
+                 "listener_tls", "runtime", "server", "stream")  # fmt: skip
+
     def __init__(
         self, server: StructuredServer, stream: Stream, tls: ServerTLS | None = None
     ) -> None:
@@ -107,7 +112,6 @@ class StructuredConnection(DriverConnection):
 
     def _start_io(self) -> None:
         """What reading and writing need, made only once there is a core to serve."""
-        runtime = self.runtime
         stream = self.stream
         if self._tls is None and isinstance(stream, NonBlockingStream):
             self._try_send = stream.try_send
@@ -117,12 +121,14 @@ class StructuredConnection(DriverConnection):
         #: A writer task is running (only while there is something to send).
         self._writing = False
         self._writer_scope: CancelScope | None = None
-        self._drained = runtime.event()
-        self._resume_reading = runtime.event()
-        #: Set once the socket may close: it is to close and nothing is left to send.
-        self._done = runtime.event()
-        self._read_scope = runtime.cancel_scope()  # cancelled when the socket is to close
-        #: The scope a read waits in; its deadline is the timer.
+        # Events are made when first waited for: most connections never wait on them.
+        self._drained: Event | None = None
+        self._resume_reading: Event | None = None
+        #: The socket may close: it is to close and nothing is left to send.
+        self._finished = False
+        self._finished_event: Event | None = None
+        #: The scope a read waits in: its deadline is the timer, and it is cancelled when
+        #: the socket is to close.
         self._deadline_scope: CancelScope | None = None
         self._apps: TaskGroup | None = None
 
@@ -189,8 +195,9 @@ class StructuredConnection(DriverConnection):
                 if server.stopping:  # its handshake ended after the shutdown began
                     self.shutdown()
                 await self._read_loop()
-                while not self._done.is_set():  # e.g. the client's EOF came before its answer
-                    await self._done.wait()
+                if not self._finished:  # e.g. the client's EOF came before its answer
+                    self._finished_event = finished = runtime.event()
+                    await finished.wait()
                 if self._tls is not None:
                     deadline = runtime.current_time() + CLOSE_NOTIFY_TIMEOUT
                     with runtime.cancel_scope(deadline=deadline):
@@ -274,31 +281,28 @@ class StructuredConnection(DriverConnection):
         """Read, and fire the core's timer: a read waits in a scope whose deadline is it."""
         runtime = self.runtime
         infinity = float("inf")
-        with self._read_scope:
-            while not self.transport_closed:
-                deadline = self.armed_deadline
-                with runtime.cancel_scope(
-                    deadline=infinity if deadline is None else deadline
-                ) as scope:
-                    self._deadline_scope = scope
-                    data: bytes | None = None
-                    if self.read_paused:
-                        self._resume_reading = runtime.event()
-                        await self._resume_reading.wait()
-                    else:
-                        data = await self._receive(READ_SIZE)
-                self._deadline_scope = None
-                if scope.cancelled_caught:
-                    self.on_timer()
-                    continue
-                if data is None:  # reading may resume
-                    continue
-                if self.transport_closed:
-                    return
-                self.core.receive_data(data, runtime.current_time())
-                self.pump()
-                if not data:
-                    return
+        while not self.transport_closed:
+            deadline = self.armed_deadline
+            with runtime.cancel_scope(deadline=infinity if deadline is None else deadline) as scope:
+                self._deadline_scope = scope
+                data: bytes | None = None
+                if self.read_paused:
+                    self._resume_reading = resume = runtime.event()
+                    await resume.wait()
+                else:
+                    data = await self._receive(READ_SIZE)
+            self._deadline_scope = None
+            if self.transport_closed:
+                return
+            if scope.cancelled_caught:
+                self.on_timer()
+                continue
+            if data is None:  # reading may resume
+                continue
+            self.core.receive_data(data, runtime.current_time())
+            self.pump()
+            if not data:
+                return
 
     async def _write_loop(self) -> None:
         """Send what the socket did not take at once; a task only while there is some."""
@@ -321,13 +325,13 @@ class StructuredConnection(DriverConnection):
                         self.transport_lost()
                         return
                     if not self.write_blocked:
-                        self._drained.set()
+                        self._wake_drainers()
                         self.update_reading()
         finally:
             self._writing = False
             self._writer_scope = None
             if self.transport_closed:
-                self._done.set()
+                self._finish()
 
     # -- DriverConnection primitives ----------------------------------------------------------
 
@@ -358,14 +362,31 @@ class StructuredConnection(DriverConnection):
             self.update_reading()
 
     def close_transport(self) -> None:
-        self._read_scope.cancel()
-        self._drained.set()  # a send() waiting to drain returns; its next one raises
+        self._stop_reading()
+        self._wake_drainers()  # a send() waiting to drain returns; its next one raises
         if not self._writing:  # else the writer sends what is queued, then says so
-            self._done.set()
+            self._finish()
+
+    def _stop_reading(self) -> None:
+        scope = self._deadline_scope
+        if scope is not None:
+            scope.cancel()
+
+    def _wake_drainers(self) -> None:
+        drained = self._drained
+        if drained is not None:
+            drained.set()
+
+    def _finish(self) -> None:
+        self._finished = True
+        finished = self._finished_event
+        if finished is not None:
+            finished.set()
 
     def set_reading_paused(self, paused: bool) -> None:
-        if not paused:
-            self._resume_reading.set()
+        resume = self._resume_reading
+        if not paused and resume is not None:
+            resume.set()
 
     def rearm_timer(self, deadline: float | None) -> None:
         scope = self._deadline_scope
@@ -389,9 +410,10 @@ class StructuredConnection(DriverConnection):
 
     async def drain(self) -> None:
         while self.write_blocked and not self.transport_closed:
-            if self._drained.is_set():  # shared: every stream's send() may wait on it
-                self._drained = self.runtime.event()
-            await self._drained.wait()
+            drained = self._drained
+            if drained is None or drained.is_set():  # shared: every stream's send() waits on it
+                self._drained = drained = self.runtime.event()
+            await drained.wait()
 
     async def run_in_thread(self, function: Callable[..., T], *args: Any) -> T:
         result: T = await self.runtime.run_sync(function, *args)
@@ -401,9 +423,9 @@ class StructuredConnection(DriverConnection):
         if self.transport_closed and self.core.closed:
             return
         super().transport_lost()
-        self._read_scope.cancel()
-        self._drained.set()
-        self._done.set()
+        self._stop_reading()
+        self._wake_drainers()
+        self._finish()
 
 
 async def serve_structured(
