@@ -1,7 +1,7 @@
 """The driver for structured-concurrency runtimes (trio, and anyio on asyncio or trio).
 
 Each connection is a task that reads (and keeps the core's timer, as the deadline of the cancel
-scope it reads in) and owns a task group for the connection's app tasks. Bytes go to the socket
+scope it reads in); its app calls run as tasks of the server's task group. Bytes go to the socket
 at once when it takes them (``write`` is synchronous, so two app tasks never write at once);
 what it does not take is sent by a writer task, which runs only while there is some. Nothing is
 made for a connection until its first bytes, so one that sends nothing costs a task and a read.
@@ -60,12 +60,20 @@ class StructuredServer:
     limit: ConnectionLimit = field(init=False)
     #: Set (and replaced) whenever a connection closes or the last app call ends.
     progress: Event = field(init=False)
+    #: The connections' tasks, and their app calls' and writers' (under the shutdown shield).
+    tasks: TaskGroup | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.progress = self.runtime.event()
         self.calls = AppCalls(self.config)
         self.calls.on_idle = self.notify
         self.limit = ConnectionLimit(self.config)
+
+    def start_task(self, function: Callable[..., Awaitable[object]], *args: Any) -> None:
+        """Run a connection's app call or writer in the server's task group (a connection
+        owns no task group: an idle one is then a task and a read)."""
+        assert self.tasks is not None
+        self.tasks.start_soon(_contained, function, *args)
 
     def notify(self) -> None:
         self.progress.set()
@@ -88,7 +96,7 @@ class StructuredServer:
 class StructuredConnection(DriverConnection):
     """One TCP connection as a task with its reader (which keeps the timer), writer and apps."""
 
-    __slots__ = ("_apps", "_deadline_scope", "_drained", "_finished", "_finished_event",
+    __slots__ = ("_deadline_scope", "_drained", "_finished", "_finished_event",
                  "_handshake_scope", "_in_flight", "_out", "_receive", "_resume_reading",
                  "_send", "_serving", "_tls", "_try_send", "_writer_scope", "_writing",
                  "listener_tls", "runtime", "server", "stream")  # fmt: skip
@@ -130,7 +138,6 @@ class StructuredConnection(DriverConnection):
         #: The scope a read waits in: its deadline is the timer, and it is cancelled when
         #: the socket is to close.
         self._deadline_scope: CancelScope | None = None
-        self._apps: TaskGroup | None = None
 
     def shutdown(self) -> None:
         """Graceful shutdown; one still in its TLS handshake has no request to wait for, so
@@ -186,25 +193,21 @@ class StructuredConnection(DriverConnection):
         self.start_core(server, client=client, local=own, scheme=scheme, alpn=alpn, tls=tls_info)
         self._serving = True
         try:
-            async with runtime.task_group() as apps:
-                self._apps = apps
+            self.pump()
+            if first:
+                self.core.receive_data(first, runtime.current_time())
                 self.pump()
-                if first:
-                    self.core.receive_data(first, runtime.current_time())
-                    self.pump()
-                if server.stopping:  # its handshake ended after the shutdown began
-                    self.shutdown()
-                await self._read_loop()
-                if not self._finished:  # e.g. the client's EOF came before its answer
-                    self._finished_event = finished = runtime.event()
-                    await finished.wait()
-                if self._tls is not None:
-                    deadline = runtime.current_time() + CLOSE_NOTIFY_TIMEOUT
-                    with runtime.cancel_scope(deadline=deadline):
-                        await self._tls.send_close_notify()
-                await self._close_stream()
-                server.connection_ended(self)
-                # The app tasks outlive the socket: they see http.disconnect and finish.
+            if server.stopping:  # its handshake ended after the shutdown began
+                self.shutdown()
+            await self._read_loop()
+            if not self._finished:  # e.g. the client's EOF came before its answer
+                self._finished_event = finished = runtime.event()
+                await finished.wait()
+            if self._tls is not None:
+                deadline = runtime.current_time() + CLOSE_NOTIFY_TIMEOUT
+                with runtime.cancel_scope(deadline=deadline):
+                    await self._tls.send_close_notify()
+            # The app tasks outlive the socket: they see http.disconnect and finish.
         finally:
             server.connection_ended(self)
             with runtime.cancel_scope(shield=True):
@@ -343,8 +346,7 @@ class StructuredConnection(DriverConnection):
         return event
 
     def spawn_app(self, stream: AppStream) -> None:
-        assert self._apps is not None
-        self._apps.start_soon(self.run_app, stream)
+        self.server.start_task(self.run_app, stream)
 
     def write(self, data: bytes) -> None:
         if not self._writing:
@@ -355,8 +357,7 @@ class StructuredConnection(DriverConnection):
                     return
                 data = data[sent:]
             self._writing = True
-            assert self._apps is not None
-            self._apps.start_soon(self._write_loop)
+            self.server.start_task(self._write_loop)
         self._out += data
         if self.write_blocked:
             self.update_reading()
@@ -494,7 +495,7 @@ async def _serve_started(
                 await runtime.sleep_forever()
 
     async with runtime.task_group() as outer:
-        group = await outer.start(connections)
+        group = server.tasks = await outer.start(connections)
         # Accepting and the Date header go on under the shield: through the drain, until the
         # listeners close.
         for listener, uses_tls in listeners:
@@ -596,6 +597,14 @@ async def _run_connection(server: StructuredServer, connection: StructuredConnec
     finally:
         server.connection_ended(connection)
         server.limit.release()
+
+
+async def _contained(function: Callable[..., Awaitable[object]], *args: Any) -> None:
+    """A bug in one connection's task must not take the other connections down."""
+    try:
+        await function(*args)
+    except Exception:
+        logger.exception("a connection failed")
 
 
 async def _tick_date(runtime: Runtime, server: StructuredServer) -> None:
