@@ -9,7 +9,6 @@ application asks for it, and hands wire-ready pieces to its protocol through the
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any, NoReturn, Protocol
@@ -99,7 +98,7 @@ class HTTPStream:
         self,
         stream_id: int,
         wire: HTTPWire,
-        events: deque[Event],
+        events: list[Event],
         *,
         method: str,
         trailers_allowed: bool,

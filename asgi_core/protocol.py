@@ -7,7 +7,6 @@ both protocols keep the same way: the context's parts, the output buffer, the na
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 from .config import Config
@@ -25,7 +24,7 @@ class ProtocolContext:
 
     config: Config
     #: What the core tells the driver, in order (``ServerConnection.events()`` drains it).
-    events: deque[Event]
+    events: list[Event]
     info: ConnectionInfo
     #: The shared Date header; ``None`` when responses get none (``Config.date_header``).
     date: DateHeader | None

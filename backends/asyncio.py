@@ -48,7 +48,7 @@ class _Server:
         self.stopping = False
         self.loop = asyncio.get_running_loop()
         self.date = DateHeader(time.time())
-        self.connections: set[_Connection | _ProxyHeaderConnection] = set()
+        self.connections: set[_Connection | _BeforeServing] = set()
         self.calls = AppCalls(config)
         self.limit = ConnectionLimit(config)
         #: Set whenever a connection closes or the last app call ends.
@@ -362,15 +362,84 @@ class _TLSConnection(_Connection):
         return self.transport.get_extra_info("peername")
 
 
-class _ProxyHeaderConnection(asyncio.Protocol):
+class _BeforeServing(asyncio.Protocol):
+    """A stage before a connection is served (its PROXY header, its first bytes): it is
+    counted for the shutdown, bounded by a timer, and hands the transport on when done."""
+
+    transport: asyncio.Transport
+
+    def __init__(self, server: _Server) -> None:
+        self.server = server
+        self._timer: asyncio.TimerHandle | None = None
+        self.transport_closed = False
+
+    def _hand_over(self, connection: asyncio.Protocol, data: bytes) -> None:
+        """The stage is over: ``connection`` takes the transport, and ``data`` if any."""
+        self._cancel_timer()
+        self.server.connections.discard(self)
+        self.transport.set_protocol(connection)
+        connection.connection_made(self.transport)
+        if data:
+            connection.data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport_closed = True
+        self._cancel_timer()
+        server = self.server
+        server.connections.discard(self)
+        server.limit.release()
+        server.progress.set()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def close(self) -> None:
+        if not self.transport_closed:
+            self._cancel_timer()
+            self.transport_closed = True
+            self.transport.close()
+
+    def shutdown(self) -> None:
+        """Nothing is in flight yet: close at once."""
+        self.close()
+
+    def abort(self) -> None:
+        if not self.transport_closed:
+            self.transport_closed = True
+            self.transport.abort()
+
+
+class _FirstBytes(_BeforeServing):
+    """A plain connection until the client's first bytes, with nothing else made for it (no
+    core), so a storm of connections that send nothing costs a transport each. The keep-alive
+    timeout bounds the wait, as the core's would."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        server = self.server
+        server.connections.add(self)
+        loop = server.loop
+        timeout = server.limit.timeout(server.config.protocol.keep_alive_timeout)
+        self._timer = loop.call_at(loop.time() + timeout, self.close)
+
+    def data_received(self, data: bytes) -> None:
+        if not self.transport_closed:
+            self._hand_over(_Connection(self.server), data)
+
+    def shutdown(self) -> None:
+        """Not cut: the client may be sending its request (answered with Connection: close,
+        the core's rule for a connection that has not sent its first one)."""
+
+
+class _ProxyHeaderConnection(_BeforeServing):
     """Reads a connection's PROXY header (``backends/proxy_protocol.py``), then hands the
     transport to the connection it was made for, with what followed the header."""
 
     def __init__(self, server: _Server, inner: _Connection) -> None:
-        self.server = server
+        super().__init__(server)
         self.inner = inner
-        self._timer: asyncio.TimerHandle | None = None
-        self.transport_closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -394,26 +463,12 @@ class _ProxyHeaderConnection(asyncio.Protocol):
             self._refuse(exc)
             return
         if done:
-            self._cancel_timer()
-            self.server.connections.discard(self)
-            inner = self.inner
-            inner.proxied = self.reader
-            self.transport.set_protocol(inner)
-            inner.connection_made(self.transport)
-            if self.reader.rest:
-                inner.data_received(self.reader.rest)
+            self.inner.proxied = self.reader
+            self._hand_over(self.inner, self.reader.rest)
 
     def eof_received(self) -> bool | None:
         self.data_received(b"")  # refused: closed before the header ended
         return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport_closed = True
-        self._cancel_timer()
-        server = self.server
-        server.connections.discard(self)
-        server.limit.release()
-        server.progress.set()
 
     def _refuse(self, why: object) -> None:
         self.reader.refuse(why)
@@ -422,23 +477,6 @@ class _ProxyHeaderConnection(asyncio.Protocol):
     def _timed_out(self) -> None:
         self._timer = None
         self._refuse(f"no whole PROXY header within {self.reader.timeout:g} s")
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def shutdown(self) -> None:
-        """Nothing is in flight before the header: close at once."""
-        if not self.transport_closed:
-            self._cancel_timer()
-            self.transport_closed = True
-            self.transport.close()
-
-    def abort(self) -> None:
-        if not self.transport_closed:
-            self.transport_closed = True
-            self.transport.abort()
 
 
 async def serve(
@@ -593,7 +631,9 @@ def _factory(server: _Server, tls: ServerTLS | None) -> Callable[[], asyncio.Pro
         # turn after accepting them all.
         if not limit.admit(loop.time()):
             return _Refused()
-        return _ProxyHeaderConnection(server, make()) if proxied else make()
+        if proxied:
+            return _ProxyHeaderConnection(server, make())
+        return _FirstBytes(server) if tls is None else _TLSConnection(server, tls)
 
     limit, loop, proxied = server.limit, server.loop, server.config.proxy_protocol
     return admit

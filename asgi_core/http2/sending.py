@@ -50,7 +50,7 @@ class Sender:
 
     __slots__ = ("_events", "_h2", "queues")
 
-    def __init__(self, conn: h2.connection.H2Connection, events: deque[Event]) -> None:
+    def __init__(self, conn: h2.connection.H2Connection, events: list[Event]) -> None:
         self._h2 = conn
         self._events = events
         self.queues: dict[int, Outbound] = {}
