@@ -123,9 +123,22 @@ def test_under_pressure_a_new_tls_handshake_gets_a_reduced_timeout(
         assert closed_by_server(second)
 
 
+class _Gauge:
+    def __init__(self) -> None:
+        self.value = 0
+
+    def inc(self) -> None:
+        self.value += 1
+
+    def dec(self) -> None:
+        self.value -= 1
+
+
 class _Counter:
     def __init__(self) -> None:
         self.hits: dict[str, int] = {}
+        #: The open-connections gauge beside it.
+        self.open_gauge = _Gauge()
 
     def labels(self, limit: str) -> Any:
         counter = self
@@ -140,7 +153,7 @@ class _Counter:
 @pytest.fixture
 def limit_hits(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counter]:
     counter = _Counter()
-    collected = type("Collected", (), {"limits": counter})()
+    collected = type("Collected", (), {"limits": counter, "connections": counter.open_gauge})()
     monkeypatch.setattr(metrics, "metrics", collected)
     yield counter
 
@@ -161,6 +174,7 @@ def test_refusals_are_logged_at_most_once_a_second_with_their_count(
     ]
     assert limit_hits.hits == {"max_connections": 6}
     assert limit.open == 1
+    assert limit_hits.open_gauge.value == 1  # the refused ones were never open
 
 
 def test_max_connections_is_validated_in_one_line() -> None:
