@@ -162,7 +162,13 @@ class _Connection(asyncio.Protocol, DriverConnection):
         task.add_done_callback(tasks.discard)
 
     def write(self, data: bytes) -> None:
-        self.transport.write(data)
+        transport = self.transport
+        # Closing: the peer is gone (a send failed; connection_lost comes a loop turn later)
+        # or we closed. asyncio would log "socket.send() raised exception." from the fifth
+        # write to a lost transport, and every app of an HTTP/2 connection may write in that
+        # turn.
+        if not transport.is_closing():
+            transport.write(data)
 
     def close_transport(self) -> None:
         self.transport.close()
@@ -280,7 +286,8 @@ class _TLSConnection(_Connection):
     def write(self, data: bytes) -> None:
         engine = self.engine
         if engine is not None and engine.write(data):
-            self.transport.write(engine.data_to_send())
+            if not self.transport.is_closing():  # as in _Connection.write
+                self.transport.write(engine.data_to_send())
         else:  # the TLS session is broken: nothing more can be sent
             self.abort()
 

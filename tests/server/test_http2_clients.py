@@ -211,6 +211,42 @@ def test_h2load_many_streams_without_errors(serve: Any) -> None:
     assert "status codes: 4000 2xx" in result.stdout
 
 
+async def endless_body(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Streams small pieces until the client is gone (send() raises OSError)."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200})
+    while True:
+        await send({"type": "http.response.body", "body": b"x" * 100, "more_body": True})
+        await anyio.sleep(0.001)
+
+
+def test_a_reset_connection_with_many_streams_writes_nothing_more(
+    serve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client resets its connection while 50 streams are answering: the server stops
+    writing to it. asyncio logs "socket.send() raised exception." from the fifth write to a
+    transport that is gone; every write after the reset must be skipped, not attempted."""
+    server = serve(endless_body)
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        for stream_id in range(1, 101, 2):
+            client.send_headers(stream_id, [(":method", "GET"), (":path", "/"),
+                                            (":scheme", "http"), (":authority", "h")],
+                                end_stream=True)  # fmt: skip
+        sock.sendall(client.data_to_send())
+        received = 0
+        while received < 64 * 1024:  # every stream is answering
+            received += len(sock.recv(65536))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    with socket.create_connection((server.host, server.port), timeout=10) as probe:
+        probe.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")  # served after it
+        assert probe.recv(100).startswith(b"HTTP/1.1 200")
+    threading.Event().wait(0.5)
+    assert not [r for r in caplog.records if "raised exception" in r.getMessage()]
+
+
 def test_graceful_shutdown_sends_goaway_and_finishes_in_flight_streams(serve: Any) -> None:
     """RFC 9113 section 6.8: stopping the server sends GOAWAY; a stream in flight still gets
     its whole response, then the connection closes."""
