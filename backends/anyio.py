@@ -10,7 +10,7 @@ import anyio.lowlevel
 
 from .config import ServerConfig
 from .driver import ASGIApp
-from .nonblocking import BatchAcceptListener, Readiness
+from .nonblocking import Readiness
 from .run import OnReady, Ready, Sockets, use_uvloop
 from .runtime import Runtime
 from .sockets import Listening
@@ -26,10 +26,6 @@ READINESS = Readiness(
 )
 
 
-def _listener(sock: socket.socket) -> BatchAcceptListener:
-    return BatchAcceptListener(sock, READINESS)
-
-
 RUNTIME = Runtime(
     name="anyio",
     task_group=anyio.create_task_group,
@@ -39,8 +35,8 @@ RUNTIME = Runtime(
     sleep_forever=anyio.sleep_forever,
     sleep=anyio.sleep,
     run_sync=anyio.to_thread.run_sync,
-    listener=_listener,
-    listener_closed_errors=(anyio.ClosedResourceError,),
+    listener=READINESS.listener,
+    listener_closed_errors=(READINESS.closed,),
     open_signal_receiver=anyio.open_signal_receiver,
 )
 

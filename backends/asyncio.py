@@ -428,8 +428,7 @@ class _FirstBytes(_BeforeServing):
         server = self.server
         server.connections.add(self)
         loop = server.loop
-        timeout = server.limit.timeout(server.config.protocol.keep_alive_timeout)
-        self._timer = loop.call_at(loop.time() + timeout, self.close)
+        self._timer = loop.call_at(loop.time() + server.limit.first_bytes_timeout(), self.close)
 
     def data_received(self, data: bytes) -> None:
         if not self.transport_closed:

@@ -53,10 +53,16 @@ class ConnectionLimit:
         #: Refused since the last warning, and when that warning was written.
         self._refused = 0
         self._logged_at: float | None = None
+        self._keep_alive = config.protocol.keep_alive_timeout
 
     def timeout(self, timeout: float) -> float:
         """How long a wait that starts now runs: ``timeout``, reduced under pressure."""
         return reduced(timeout) if self.pressure.reduce_timeouts else timeout
+
+    def first_bytes_timeout(self) -> float:
+        """How long a connection accepted now may wait before it sends anything: the core's
+        keep-alive wait, which the drivers keep themselves until they make its core."""
+        return self.timeout(self._keep_alive)
 
     def admit(self, now: float) -> bool:
         """A connection was accepted: True if it is served (``release`` it once closed),

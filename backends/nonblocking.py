@@ -41,6 +41,10 @@ class Readiness:
     #: What ``accept`` raises once the listener is closed.
     closed: type[Exception]
 
+    def listener(self, sock: socket.socket) -> BatchAcceptListener:
+        """``Runtime.listener``: ``sock`` accepted in batches, waited on with these calls."""
+        return BatchAcceptListener(sock, self)
+
 
 class NonBlockingStream:
     """An accepted non-blocking socket as ``runtime.Stream``: a peer that is gone is b""

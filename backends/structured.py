@@ -219,7 +219,7 @@ class StructuredConnection(DriverConnection):
         nothing costs a task and a read each, no core and no task groups. A shutdown does
         not cut the wait: the client may be sending its request (the core's rule too)."""
         runtime = self.runtime
-        timeout = self.server.limit.timeout(self.server.config.protocol.keep_alive_timeout)
+        timeout = self.server.limit.first_bytes_timeout()
         with runtime.cancel_scope(deadline=runtime.current_time() + timeout):
             return await self._receive(READ_SIZE)
         return b""

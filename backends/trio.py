@@ -10,7 +10,7 @@ import trio
 
 from .config import ServerConfig
 from .driver import ASGIApp
-from .nonblocking import BatchAcceptListener, Readiness
+from .nonblocking import Readiness
 from .run import OnReady, Ready, Sockets
 from .runtime import Runtime
 from .sockets import Listening
@@ -26,10 +26,6 @@ READINESS = Readiness(
 )
 
 
-def _listener(sock: socket.socket) -> BatchAcceptListener:
-    return BatchAcceptListener(sock, READINESS)
-
-
 RUNTIME = Runtime(
     name="trio",
     task_group=trio.open_nursery,
@@ -39,8 +35,8 @@ RUNTIME = Runtime(
     sleep_forever=trio.sleep_forever,
     sleep=trio.sleep,
     run_sync=trio.to_thread.run_sync,
-    listener=_listener,
-    listener_closed_errors=(trio.ClosedResourceError,),
+    listener=READINESS.listener,
+    listener_closed_errors=(READINESS.closed,),
     open_signal_receiver=trio.open_signal_receiver,
 )
 
