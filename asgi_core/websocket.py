@@ -30,6 +30,7 @@ from .events import AppReceive, Event, StreamStarted
 from .headers import TOKEN, Headers, check_headers, check_status
 from .scope import ConnectionInfo
 from .timers import Deadlines, Timer
+from .websocket_frames import RAW, FrameSplitter, message_frame
 
 # Close codes (RFC 6455 section 7.4.1, and the IANA registry of section 11.7 for 1012).
 NORMAL = 1000
@@ -186,6 +187,8 @@ class WebSocketStream:
         self.subprotocols = subprotocols
         self._extension_offers = extension_offers
         self._ws: Connection | None = None
+        self._frames: FrameSplitter | None = None  # set with ``_ws`` by the accept
+        self._deflate = False
         self._state = _CONNECTING
         self._inbox: deque[dict[str, Any]] = deque([{"type": "websocket.connect"}])
         self.receive_pending = 0
@@ -272,6 +275,11 @@ class WebSocketStream:
 
     def _on_send(self, message: Mapping[str, Any]) -> None:
         data = _message_data(message)
+        ws, frames = self._ws, self._frames
+        if frames is not None and frames.enabled and not self._deflate and ws is not None:
+            if ws.state is ConnectionState.OPEN:
+                self._wire.websocket_send(self, message_frame(data))
+            return
         self._send_frame(
             TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
         )
@@ -306,24 +314,35 @@ class WebSocketStream:
     def receive_data(self, data: bytes, now: float) -> None:
         """Frames from the peer (only once accepted)."""
         self._now = now
-        ws = self._ws
-        if ws is None or self._state is _CLOSED:
+        ws, frames = self._ws, self._frames
+        if ws is None or frames is None or self._state is _CLOSED:
             return
-        try:
-            ws.receive_data(data)
-        except LocalProtocolError:
-            return  # data after the close handshake: ignored
-        for event in ws.events():
-            if isinstance(event, (TextMessage, BytesMessage)):
-                self._on_message_part(event)
-            elif isinstance(event, (Ping, Pong)):
-                self._on_control_frame(event, now)
-            elif isinstance(event, CloseFrame):
-                self._on_peer_close(event)
+        for kind, part in frames.split(data):
+            if kind is not RAW:
+                self._on_message_part(part, True)
+            elif not self._wsproto_receive(ws, part, now):  # type: ignore[arg-type]  # RAW is bytes
                 return
             if self._state is _CLOSED:
                 return
         self._deliver()
+
+    def _wsproto_receive(self, ws: Connection, data: bytes, now: float) -> bool:
+        """Whole frames that need wsproto; False once the WebSocket is closed."""
+        try:
+            ws.receive_data(data)
+        except LocalProtocolError:
+            return False  # data after the close handshake: ignored
+        for event in ws.events():
+            if isinstance(event, (TextMessage, BytesMessage)):
+                self._on_message_part(event.data, event.message_finished)
+            elif isinstance(event, (Ping, Pong)):
+                self._on_control_frame(event, now)
+            elif isinstance(event, CloseFrame):
+                self._on_peer_close(event)
+                return False
+            if self._state is _CLOSED:
+                return False
+        return True
 
     def connection_lost(self) -> None:
         """The transport is gone without a close handshake: code 1006."""
@@ -410,6 +429,8 @@ class WebSocketStream:
                 response.append((b"sec-websocket-extensions", accepted))
                 extensions.append(deflate)
         self._ws = Connection(ConnectionType.SERVER, extensions=extensions)
+        self._deflate = bool(extensions)
+        self._frames = FrameSplitter(deflate=self._deflate)
         self._state = _OPEN
         self._wire.websocket_accepted(self, response + headers)
         if self._state is _OPEN:  # frames sent before the accept may have ended it
@@ -435,8 +456,7 @@ class WebSocketStream:
         else:
             self._deadlines.cancel(WS_PONG, self.stream_id)
 
-    def _on_message_part(self, event: TextMessage | BytesMessage) -> None:
-        data = event.data
+    def _on_message_part(self, data: str | bytes | bytearray, finished: bool) -> None:
         self._fragment_size += len(data)
         if self._fragment_size > self._config.ws_max_size:
             self._fragments = None
@@ -452,7 +472,7 @@ class WebSocketStream:
             return
         parts = self._fragments
         if parts is None:
-            if event.message_finished:  # the common case: a whole message in one frame
+            if finished:  # the common case: a whole message in one frame
                 self._fragment_size = self._fragment_count = 0
                 self._queue_message(data)
                 return
@@ -462,7 +482,7 @@ class WebSocketStream:
             parts.write(str(data))
         else:
             parts += data  # type: ignore[arg-type]
-        if event.message_finished:
+        if finished:
             self._fragments = None
             self._fragment_size = self._fragment_count = 0
             self._queue_message(parts.getvalue() if isinstance(parts, io.StringIO) else parts)
