@@ -126,14 +126,18 @@ def _message(opcode: int, mask: bytes, payload: bytes) -> bytes | str | None:
 
 def _bounds(data: bytes, pos: int, end: int, rsv_allowed: int) -> tuple[int, int]:
     """Where the payload of the frame at ``pos`` starts and stops; (0, 0) while its header has
-    not all arrived, (-1, 0) for a header wsproto refuses (RFC 6455 sections 5.2 and 5.5)."""
+    not all arrived, (-1, 0) for a header wsproto refuses (RFC 6455 sections 5.2 and 5.5).
+    Whatever wsproto refuses before the masking key has arrived is refused here before it too,
+    or a client that stops there would be answered differently."""
     first, second = data[pos], data[pos + 1]
     opcode, size = first & _OPCODE, second & 0x7F
     if first & _RSV & ~rsv_allowed or not second & _MASKED or opcode not in _OPCODES:
         return -1, 0
     if opcode >= CLOSE and (size > 125 or not first & _FIN):
         return -1, 0
-    start = pos + 6  # two bytes of header, then the masking key
+    if first & _RSV1 and (opcode == 0 or opcode >= CLOSE):  # RFC 7692 section 6.1
+        return -1, 0
+    start = pos + 2  # then the extended length, if any, and the masking key
     if size == 126:
         start += 2
         if start > end:
@@ -148,7 +152,8 @@ def _bounds(data: bytes, pos: int, end: int, rsv_allowed: int) -> tuple[int, int
         (size,) = _EIGHT_BYTES.unpack_from(data, pos + 2)
         if size < 0x10000 or size >> 63:
             return -1, 0
-    elif start > end:
+    start += 4
+    if start > end:
         return 0, 0
     return start, start + size
 

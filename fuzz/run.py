@@ -20,9 +20,17 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGETS = ("http11", "http11_parsers", "http2", "websocket", "h2c_and_sniffing", "proxy")
+TARGETS = (
+    "http11",
+    "http11_parsers",
+    "http2",
+    "websocket",
+    "websocket_fast_path",
+    "h2c_and_sniffing",
+    "proxy",
+)
 #: Targets that start from another target's seed corpus.
-SEEDS_OF = {"http11_parsers": "http11"}
+SEEDS_OF = {"http11_parsers": "http11", "websocket_fast_path": "websocket"}
 #: What atheris instruments for coverage: the core and the protocol libraries under it.
 INSTRUMENTED = ["asgi_core", "h11", "h2", "hpack", "hyperframe", "wsproto"]
 #: The memory driver the targets run on (asgi_core.backends): scaffolding, not what is fuzzed.

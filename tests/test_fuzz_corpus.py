@@ -16,9 +16,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
-TARGETS = ("http11", "http11_parsers", "http2", "websocket", "h2c_and_sniffing", "proxy")
+TARGETS = (
+    "http11",
+    "http11_parsers",
+    "http2",
+    "websocket",
+    "websocket_fast_path",
+    "h2c_and_sniffing",
+    "proxy",
+)
 #: Targets that start from another's seeds (fuzz/run.py's SEEDS_OF).
-SEEDS_OF = {"http11_parsers": "http11"}
+SEEDS_OF = {"http11_parsers": "http11", "websocket_fast_path": "websocket"}
 
 
 def _cases() -> list[object]:

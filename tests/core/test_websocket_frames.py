@@ -132,6 +132,23 @@ def test_each_length_form_is_read_by_the_fast_path(size: int) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("deflate", "head"),
+    [
+        (False, bytes([0x82, 0xFF]) + (2**63).to_bytes(8, "big")),  # section 5.2
+        (False, bytes([0x82, 0xFE, 0x00, 0x7D])),  # section 5.2, 125 in two bytes
+        (True, bytes([0x40, 0x85])),  # RFC 7692 section 6.1: RSV1 on a continuation
+        (True, bytes([0xC9, 0x85])),  # ... and on a control frame
+    ],
+)
+def test_a_refused_header_is_refused_before_its_masking_key(deflate: bool, head: bytes) -> None:
+    # wsproto refuses these as soon as the length has arrived; waiting for the key would leave
+    # a client that stops there unanswered.
+    splitter = FrameSplitter(deflate=deflate)
+    assert splitter.split(head) == [(RAW, head)]
+    assert not splitter.enabled
+
+
 def test_text_that_is_not_utf8_is_left_to_wsproto() -> None:
     # Section 8.1: wsproto fails the connection with 1007; the fast path must not decide it.
     bad = frame(b"\xff\xfe")
