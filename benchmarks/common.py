@@ -43,14 +43,17 @@ class Server:
 def parse_args(
     doc: str, port: int, *options: tuple[str, int | str | None, str | None], duration: float = 10
 ) -> Any:
-    """--duration and --rounds, then each of ``options`` (its flag, default and help; a string
-    if the default is one, else an int),
+    """--duration and --rounds, then each of ``options`` (its flag, default and help; a switch
+    if the default is a bool, a string if it is one, else an int),
     then --port (defaulting to ``port``), --only and --json; the description is ``doc``'s first
     line."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--duration", type=float, default=duration)
     parser.add_argument("--rounds", type=int, default=3)
     for flag, default, help_text in options:
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", help=help_text)
+            continue
         kind = str if isinstance(default, str) else int
         parser.add_argument(flag, type=kind, default=default, help=help_text)
     parser.add_argument("--port", type=int, default=port)

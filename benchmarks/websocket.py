@@ -2,22 +2,26 @@
 
 Each server (pinned to CPU 0) serves benchmarks/ws_echo.py; a client process pinned to CPU 1
 keeps N connections each sending a message and awaiting its echo, and counts echoes per
-second. Compression is off on both sides so the protocol path is what is measured. Printed per
+second. The client is Node's ``ws`` (benchmarks/ws_client.cjs; npm installs ``ws`` under
+benchmarks/.node on first use): the websockets library's client (``--python-client``) is
+slower than the servers, so it measured itself. Compression is off on both sides so the protocol path is what is measured. Printed per
 server: echoes/s and echoes per server-CPU-second (medians of the rounds), then the ratios of
 asgi-core to the peers; ``--json FILE`` writes every round's figures for benchmarks/plot.py.
 
     python benchmarks/websocket.py [--duration 10] [--rounds 3] [--connections 16] [--size 64]
-                                   [--only NAME] [--json FILE]
+                                   [--python-client] [--only NAME] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import common  # type: ignore[import-not-found]
 
@@ -83,12 +87,29 @@ async def client(port: int, connections: int, size: int, duration: float) -> flo
     return count / (time.monotonic() - started)
 
 
-def run_client(port: int, connections: int, size: int, duration: float) -> float:
+NODE_PREFIX = Path(__file__).resolve().parent / ".node"
+
+
+def node_client() -> list[str]:
+    """Node's ``ws`` client (benchmarks/ws_client.cjs), installed under benchmarks/.node."""
+    if not (NODE_PREFIX / "node_modules" / "ws").is_dir():
+        subprocess.run(["npm", "install", "--silent", "--no-save", "--prefix", str(NODE_PREFIX),
+                        "ws@8"], check=True)  # fmt: skip
+    return ["node", str(Path(__file__).resolve().parent / "ws_client.cjs")]
+
+
+def run_client(
+    port: int, connections: int, size: int, duration: float, node: list[str] | None
+) -> float:
+    if node is not None:
+        command = [*node, str(port), str(connections), str(size), str(duration)]
+    else:
+        command = [sys.executable, __file__, "--client", str(port), "--connections",
+                   str(connections), "--size", str(size), "--duration", str(duration)]  # fmt: skip
+    env = {**os.environ, "NODE_PATH": str(NODE_PREFIX / "node_modules")}
     out = subprocess.run(
-        ["taskset", "-c", "1", sys.executable, __file__, "--client", str(port),
-         "--connections", str(connections), "--size", str(size), "--duration", str(duration)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        ["taskset", "-c", "1", *command], capture_output=True, text=True, check=True, env=env
+    ).stdout
     return float(out.strip().splitlines()[-1])
 
 
@@ -99,18 +120,20 @@ def main() -> None:
         ("--connections", 16, None),
         ("--size", 64, None),
         ("--client", None, argparse.SUPPRESS),
+        ("--python-client", False, "the websockets library's client instead of Node's ws"),
     )
     if args.client:
         print(asyncio.run(client(args.client, args.connections, args.size, args.duration)))
         return
+    node = None if args.python_client else node_client()
     chosen = [s for s in servers(args.port) if args.only in s.name]
     for round_number in range(1, args.rounds + 1):
         for server in chosen:
             with common.running(server, args.port) as proc:
-                run_client(args.port, args.connections, args.size, 1)  # warm-up
+                run_client(args.port, args.connections, args.size, 1, node)  # warm-up
                 rate, cpu = common.cpu_during(
                     proc.pid,
-                    lambda: run_client(args.port, args.connections, args.size, args.duration),
+                    lambda: run_client(args.port, args.connections, args.size, args.duration, node),
                 )
             server.rps.append(rate)
             server.rps_per_cpu.append(common.per_cpu_second(rate, args.duration, cpu))
