@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
+from asgi_core.http2 import HTTP2Connection
 from asgi_core.httpdate import DateHeader
 from asgi_core.proxy import ProxyProtocolError
 
@@ -83,8 +84,8 @@ class _FutureWaiter:
 class _Connection(asyncio.Protocol, DriverConnection):
     """One TCP connection: the transport's callbacks in, the core's events out."""
 
-    __slots__ = ("_drain_waiters", "_timer", "loop", "proxied", "server", "transport",
-                 "write_paused")  # fmt: skip
+    __slots__ = ("_drain_waiters", "_pending", "_timer", "loop", "proxied", "server",
+                 "transport", "write_paused")  # fmt: skip
 
     def __init__(self, server: _Server) -> None:
         self.server = server
@@ -92,6 +93,7 @@ class _Connection(asyncio.Protocol, DriverConnection):
         self.write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._pending: list[bytes] | None = None  # HTTP/2 writes of this loop turn
         #: What a PROXY header announced: the (client, server) and the scheme the proxy spoke.
         self.proxied: ProxyHeaderReader | None = None
 
@@ -162,6 +164,23 @@ class _Connection(asyncio.Protocol, DriverConnection):
         task.add_done_callback(tasks.discard)
 
     def write(self, data: bytes) -> None:
+        """HTTP/2 writes wait for the end of the loop turn and go out in one send: each
+        stream's app writes its own response, and most of them run in the same turn."""
+        if self.core.protocol.__class__ is not HTTP2Connection:
+            self.send_now(data)
+        elif self._pending is None:
+            self._pending = [data]
+            self.loop.call_soon(self._send_pending)
+        else:
+            self._pending.append(data)
+
+    def _send_pending(self) -> None:
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            self.send_now(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def send_now(self, data: bytes) -> None:
         transport = self.transport
         # Closing: the peer is gone (a send failed; connection_lost comes a loop turn later)
         # or we closed. asyncio would log "socket.send() raised exception." from the fifth
@@ -171,6 +190,7 @@ class _Connection(asyncio.Protocol, DriverConnection):
             transport.write(data)
 
     def close_transport(self) -> None:
+        self._send_pending()
         self.transport.close()
 
     def set_reading_paused(self, paused: bool) -> None:
@@ -283,16 +303,17 @@ class _TLSConnection(_Connection):
         else:
             self.write_paused = False
 
-    def write(self, data: bytes) -> None:
+    def send_now(self, data: bytes) -> None:
         engine = self.engine
         if engine is not None and engine.write(data):
-            if not self.transport.is_closing():  # as in _Connection.write
+            if not self.transport.is_closing():  # as in _Connection.send_now
                 self.transport.write(engine.data_to_send())
         else:  # the TLS session is broken: nothing more can be sent
             self.abort()
 
     def close_transport(self) -> None:
         """Our close_notify follows what is queued, then the socket closes."""
+        self._send_pending()
         engine = self.engine
         transport = self.transport
         if engine is not None and not transport.is_closing():
