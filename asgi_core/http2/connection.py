@@ -36,6 +36,7 @@ from ..http_stream import BODY, HEAD, HTTPStream
 from ..protocol import ProtocolBase, ProtocolContext
 from ..timers import Timer, body_wait
 from ..websocket import HandshakeError, WebSocketStream, open_websocket
+from .fields import CONNECTION_SPECIFIC, request_problem, trailers_problem
 from .h2_internals import H2Connection, as_compression_error, goaway_frame
 from .limits import Limits
 from .sending import Outbound, Sender, reset_stream
@@ -46,9 +47,6 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 # RFC 9113 section 8.2.2: connection-specific fields are malformed in HTTP/2; an app that sets
 # them (as HTTP/1.1 apps do) gets them dropped rather than a reset stream.
-_CONNECTION_SPECIFIC = frozenset(
-    {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"}
-)
 #: h2 events that spend the control-frame budget.
 _CONTROL_FRAMES = (
     h2.events.PingReceived,
@@ -67,7 +65,7 @@ def _fields(status: int, headers: Headers) -> Headers:
 
 
 def _without_connection_fields(headers: Headers) -> Headers:
-    return [pair for pair in headers if pair[0] not in _CONNECTION_SPECIFIC]
+    return [pair for pair in headers if pair[0] not in CONNECTION_SPECIFIC]
 
 
 class HTTP2Connection(ProtocolBase):
@@ -110,6 +108,7 @@ class HTTP2Connection(ProtocolBase):
                 header_encoding=None,
                 validate_outbound_headers=False,
                 normalize_outbound_headers=False,
+                validate_inbound_headers=False,  # fields.py checks them, faster
             )
         )
         settings = {
@@ -314,7 +313,9 @@ class HTTP2Connection(ProtocolBase):
         elif kind is h2.events.ConnectionTerminated:
             # The client's GOAWAY: streams in flight finish, then the connection closes.
             self._goaway_received = True
-        # TrailersReceived: ASGI has no request trailers; StreamEnded follows.
+        elif kind is h2.events.TrailersReceived and trailers_problem(event.headers):  # type: ignore[attr-defined]
+            # ASGI has no request trailers, but malformed ones make a malformed request.
+            self._malformed(event.stream_id)  # type: ignore[attr-defined]
 
     def _on_request(self, stream_id: int, headers: Headers, ended: Any) -> None:
         if self._goaway_sent or self._goaway_received:
@@ -324,6 +325,9 @@ class HTTP2Connection(ProtocolBase):
         if len(self._streams) >= self._config.h2_max_concurrent_streams:
             # Reset streams' apps may still run (Rapid Reset): they count until they finish.
             self._refuse_stream(stream_id)
+            return
+        if request_problem(headers) is not None:
+            self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)  # RFC 9113 section 8.1.1
             return
         method, path, authority, protocol, fields = _request_fields(headers)
         if method == b"CONNECT":
@@ -485,9 +489,7 @@ class HTTP2Connection(ProtocolBase):
             record.declared_length = None
             if declared is not None and declared != record.body_size:
                 # RFC 9113 section 8.1.1 (h2 checks only a stream ended by DATA, not trailers).
-                stream.disconnect()
-                self._sender.drop(stream_id)
-                self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
+                self._malformed(stream_id)
                 return
             stream.end_body()
             self._deadlines.cancel(REQUEST_BODY, stream_id)
@@ -738,6 +740,15 @@ class HTTP2Connection(ProtocolBase):
         """Return ``size`` consumed bytes to the peer's windows (RFC 9113 section 6.9)."""
         if size and not self.closed:
             self._h2.acknowledge_received_data(size, stream_id)
+
+    def _malformed(self, stream_id: int) -> None:
+        """A request found malformed after its app started: the app sees a disconnect."""
+        record = self._streams.get(stream_id)
+        stream = record.http if record is not None else None
+        if stream is not None:
+            stream.disconnect()
+            self._sender.drop(stream_id)
+        self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
 
     def _reset(self, stream_id: int, code: ErrorCodes) -> None:
         reset_stream(self._h2, stream_id, code)

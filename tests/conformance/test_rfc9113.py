@@ -1405,6 +1405,26 @@ class Test8_2Fields:
         request(client, [*request_fields(), (b"te", value)])
         assert_malformed(client)
 
+    def test_a_malformed_request_is_a_stream_error_and_the_next_is_served(self) -> None:
+        """8.1.1: malformed requests "MUST be treated as a stream error (Section 5.4.2) of type
+        PROTOCOL_ERROR": the connection goes on."""
+        client = connected()
+        request(client, [*request_fields(), (b"x-field", b"oh\nno")])
+        request(client, request_fields(), stream_id=3)
+        assert [reset.error_code for reset in client.resets(1)] == [PROTOCOL_ERROR]
+        assert not client.closed and not client.goaways()
+        assert client.status(3) == 200
+
+    def test_malformed_trailers_reach_the_app_as_a_disconnect(self) -> None:
+        """8.1.1 and 8.2.1: trailers with a bad field make the request malformed; its app,
+        already running, is told the client is gone."""
+        client = connected(app=False)
+        client.send(client.headers(1, request_fields(method=b"POST"), end_stream=False))
+        client.send(raw_frame(DATA, 0, 1, b"body"), client.headers(1, [(b"x-bad", b" lead")]))
+        client.h.receive(1)
+        assert client.h.received[1][-1] == {"type": "http.disconnect"}
+        assert [reset.error_code for reset in client.resets(1)] == [PROTOCOL_ERROR]
+
     def test_te_trailers_is_allowed(self) -> None:
         """8.2.2: the TE header field with the value "trailers" is the one exception."""
         client = connected()
