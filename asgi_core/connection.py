@@ -126,7 +126,9 @@ class ServerConnection:
 
         Returns ``True`` when ``send()`` may return at once, ``False`` when it must wait for
         ``SendAllowed`` (flow control). Raises ``AppProtocolError`` naming the broken rule, or
-        ``ClientDisconnected`` (an ``OSError``) once the client has gone.
+        ``ClientDisconnected`` (an ``OSError``) once the client has gone. An accepted
+        ``http.response.start`` writes nothing and moves no timer (the head goes out with the
+        first body): a driver may skip acting on it when it queued no event.
         """
         return self.protocol.app_send(stream_id, message, now)
 

@@ -112,10 +112,16 @@ class AppStream:
 
     async def send(self, message: dict[str, Any]) -> None:
         conn = self.conn
+        core = conn.core
         try:
-            may_return = conn.core.app_send(self.stream_id, message, conn.now())
-        finally:
-            conn.pump()  # also when it raised: the core may have answered 500 already
+            may_return = core.app_send(self.stream_id, message, conn.now())
+        except BaseException:
+            conn.pump()  # the core may have answered 500 already
+            raise
+        # A response start alone asks nothing of the driver (the head waits for the first
+        # body); tests/core/test_app_messages.py holds the core to that.
+        if core.pending_events or message.get("type") != "http.response.start":
+            conn.pump()
         if not may_return:
             self.send_waiter = waiter = conn.new_waiter()
             try:

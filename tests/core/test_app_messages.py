@@ -164,3 +164,35 @@ def test_pathsend_needs_an_absolute_str_path(path: object) -> None:
     with pytest.raises(AppProtocolError, match="absolute 'path'"):
         h.send(1, {"type": "http.response.pathsend", "path": path})
     assert h.responses()[0].status == 500
+
+
+@pytest.mark.parametrize("protocol", ["HTTP/1.1", "HTTP/2"])
+@pytest.mark.parametrize("body", [b"", b"part"], ids=["body-complete", "body-coming"])
+@pytest.mark.parametrize("waiting", [False, True], ids=["app-busy", "app-in-receive"])
+def test_a_response_start_alone_asks_nothing_of_the_driver(
+    protocol: str, body: bytes, waiting: bool
+) -> None:
+    """The drivers skip their pump after an ``http.response.start`` that queued no event:
+    the head waits for the first body (ASGI HTTP spec, "Response Start": "the server ...
+    does not need to send the headers until the first body"), so the start alone writes
+    nothing and moves no timer nor the reading state."""
+    h = Harness(alpn="h2" if protocol == "HTTP/2" else "http/1.1")
+    if protocol == "HTTP/2":
+        from helpers.harness import H2Peer
+
+        peer = H2Peer(h)
+        fields = [(b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/"),
+                  (b":authority", b"h"), (b"content-length", b"8")]  # fmt: skip
+        peer.h2.send_headers(1, fields)
+        peer.h2.send_data(1, body)
+        peer.flush()
+    else:
+        h.feed(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 8\r\n\r\n" + body)
+    if waiting:
+        h.receive(1)
+    conn = h.conn
+    before = (conn.next_deadline, conn.reading_paused, conn.closed)
+    assert conn.app_send(1, START, h.clock)
+    assert not conn.pending_events
+    assert conn.data_to_send() == b""
+    assert (conn.next_deadline, conn.reading_paused, conn.closed) == before
