@@ -320,7 +320,7 @@ class DriverConnection:
             self.close_transport()
             self.rearm_timer(None)
             return
-        self.update_reading()
+        self._update_reading(protocol.reading_paused)
         self._arm_before(protocol.deadline)
 
     def _arm_before(self, deadline: float | None) -> None:
@@ -404,15 +404,19 @@ class DriverConnection:
     def update_reading(self) -> None:
         """Read only while the core wants input and the peer takes our output: a client
         that floods requests or pings but never reads stops being read."""
+        self._update_reading(self.core.reading_paused)
+
+    def _update_reading(self, core_paused: bool) -> None:
         blocked = self.write_blocked
-        paused = self.core.reading_paused or blocked
+        paused = core_paused or blocked
         if paused is not self.read_paused and not self.transport_closed:
             self.read_paused = paused
             self.set_reading_paused(paused)
         if self.send_rate is not None and not self.transport_closed:
             if blocked or self._block is not None:
                 self.track_send_rate(blocked)
-            self._arm_before(self.send_deadline)
+            if self.send_deadline is not None:
+                self._arm_before(self.send_deadline)
 
     def track_send_rate(self, blocked: bool) -> None:
         """Time a block of writes and what the peer takes during it; set ``send_deadline``,
