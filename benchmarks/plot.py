@@ -40,12 +40,14 @@ def bars(ax: Any, per_server: dict[str, dict[str, list[float]]], metric: str) ->
     ax.barh(positions, medians, xerr=[low, high], color=colours, capsize=3)
     for position, round_values in zip(positions, values, strict=True):
         ax.scatter(round_values, [position] * len(round_values), color="black", s=8, zorder=3)
-    for position, median in zip(positions, medians, strict=True):
+    for position, median, round_values in zip(positions, medians, values, strict=True):
         if math.isnan(median):  # e.g. abuse.py's p99 when no request was answered
             ax.annotate(" no value", (0, position), va="center", fontsize=8, color="red")
             continue
-        label = f" {median:,.0f}" if abs(median) >= 100 else f" {median:.3g}"
-        ax.annotate(label, (median, position), va="center", fontsize=8)
+        label = f"  {median:,.0f}" if abs(median) >= 100 else f"  {median:.3g}"
+        # Beyond the highest round, so that the range and the dots do not cover it.
+        ax.annotate(label, (max(round_values), position), va="center", fontsize=8)
+    ax.margins(x=0.12)
     ax.set_yticks(list(positions), names)
     ax.invert_yaxis()
     return True
