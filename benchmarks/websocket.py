@@ -4,9 +4,10 @@ Each server (pinned to CPU 0) serves benchmarks/ws_echo.py; a client process pin
 keeps N connections each sending a message and awaiting its echo, and counts echoes per
 second. The client is Node's ``ws`` (benchmarks/ws_client.cjs; npm installs ``ws`` under
 benchmarks/.node on first use): the websockets library's client (``--python-client``) is
-slower than the servers, so it measured itself. Compression is off on both sides so the protocol path is what is measured. Printed per
-server: echoes/s and echoes per server-CPU-second (medians of the rounds), then the ratios of
-asgi-core to the peers; ``--json FILE`` writes every round's figures for benchmarks/plot.py.
+slower than the servers, so it measured itself. Compression is off on both sides so the
+protocol path is what is measured. Printed per server: echoes/s and echoes per
+server-CPU-second (medians of the rounds), then the ratios of asgi-core to the peers;
+``--json FILE`` writes every round's figures for benchmarks/plot.py.
 
     python benchmarks/websocket.py [--duration 10] [--rounds 3] [--connections 16] [--size 64]
                                    [--python-client] [--only NAME] [--json FILE]
