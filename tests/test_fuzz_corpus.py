@@ -16,17 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
-TARGETS = (
-    "http11",
-    "http11_parsers",
-    "http2",
-    "websocket",
-    "websocket_fast_path",
-    "h2c_and_sniffing",
-    "proxy",
-)
-#: Targets that start from another's seeds (fuzz/run.py's SEEDS_OF).
-SEEDS_OF = {"http11_parsers": "http11", "websocket_fast_path": "websocket"}
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from fuzz.run import SEEDS_OF, TARGETS  # noqa: E402  (the targets fuzz/run.py runs)
 
 
 def _cases() -> list[object]:
@@ -44,8 +37,6 @@ def _cases() -> list[object]:
 
 
 def _check(target: str) -> Callable[[bytes], None]:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     check: Callable[[bytes], None] = importlib.import_module(f"fuzz.{target}").check
     return check
 
