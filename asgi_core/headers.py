@@ -85,12 +85,16 @@ def check_headers(headers: object, what: str) -> tuple[Headers, int]:
     """
     result: Headers = []
     flags = 0
+    # Raised outside the except clause: one traceback, with no TypeError chained to it (also
+    # where ``from None`` is not honoured, as in a mypyc build).
     try:
         items = iter(headers)  # type: ignore[call-overload]
     except TypeError:
+        items = None
+    if items is None:
         raise AppProtocolError(
             f"{what} 'headers' must be an iterable of [name, value] pairs, got {headers!r}"
-        ) from None
+        )
     for item in items:
         name, value = _check_field(item, what)
         if name == b"content-length":
@@ -117,9 +121,9 @@ def _check_field(item: object, what: str) -> tuple[bytes, bytes]:
     try:
         name, value = cast("tuple[object, object]", item)
     except (TypeError, ValueError):
-        raise AppProtocolError(
-            f"{what} header must be a [name, value] pair, got {item!r}"
-        ) from None
+        name = value = None  # not a pair; raised below, outside the except clause
+    if name is None and value is None:
+        raise AppProtocolError(f"{what} header must be a [name, value] pair, got {item!r}")
     if type(name) is not bytes or type(value) is not bytes:
         raise AppProtocolError(
             f"{what} header names and values must be bytes, got {name!r}: {value!r}"

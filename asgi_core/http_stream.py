@@ -108,7 +108,7 @@ class HTTPStream:
         self._events = events
         self.method = method
         self.trailers_allowed = trailers_allowed
-        self._body: list[bytes] = []
+        self._body: list[bytes | bytearray] = []
         self.buffered = 0
         self.body_complete = False
         self.body_delivered = False
@@ -136,7 +136,7 @@ class HTTPStream:
         state = self.response_state
         return state is not START and state is not HEAD
 
-    def feed_body(self, data: bytes) -> None:
+    def feed_body(self, data: bytes | bytearray) -> None:
         """Request body bytes from the wire; delivered by ``deliver()`` once the input is parsed,
         so that one read becomes one ``http.request`` message."""
         if self.response_complete:

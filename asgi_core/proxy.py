@@ -161,7 +161,7 @@ def _from_x_forwarded(headers: dict[bytes, list[bytes]], trusted: TrustedPeers) 
     client = None
     if b"x-forwarded-for" in headers:
         hops = [_hop(h.strip()) for h in b",".join(headers[b"x-forwarded-for"]).split(b",")]
-        client = _pick_client(hops, trusted)
+        client = hops[_client_hop(hops, trusted)]
     scheme = _scheme(_last(headers.get(b"x-forwarded-proto")))
     host = _last(headers.get(b"x-forwarded-host"))
     port = _last(headers.get(b"x-forwarded-port"))
@@ -237,13 +237,14 @@ def _split_node(value: str) -> tuple[str, int]:
     return host, 0
 
 
-def _pick_client(hops: list[tuple[str, int]], trusted: TrustedPeers) -> tuple[str, int]:
-    """The right-most hop that is not a trusted proxy; if every one is, the left-most."""
+def _client_hop(hops: list[tuple[str, int]], trusted: TrustedPeers) -> int:
+    """The index of the right-most hop that is not a trusted proxy; if every one is, 0 (the
+    left-most). An index, not the hop: equal hops may stand at several places."""
     if not trusted.everyone:
-        for hop in reversed(hops):
-            if not trusted.trusts(hop[0]):
-                return hop
-    return hops[0]
+        for index in range(len(hops) - 1, -1, -1):
+            if not trusted.trusts(hops[index][0]):
+                return index
+    return 0
 
 
 def _from_forwarded(value: bytes, trusted: TrustedPeers) -> Forwarded:
@@ -256,9 +257,7 @@ def _from_forwarded(value: bytes, trusted: TrustedPeers) -> Forwarded:
     hops = [(_forwarded_node(e["for"]), e) for e in elements if "for" in e]
     client = None
     if hops:
-        picked = _pick_client([hop for hop, _ in hops], trusted)
-        client = picked
-        chosen = next(e for hop, e in reversed(hops) if hop is picked)
+        client, chosen = hops[_client_hop([hop for hop, _ in hops], trusted)]
     scheme = _scheme(chosen["proto"].encode("ascii")) if "proto" in chosen else None
     host = _check_host(chosen["host"].encode("ascii")) if "host" in chosen else None
     return Forwarded(client, scheme, host, None)

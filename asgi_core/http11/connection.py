@@ -317,7 +317,7 @@ class HTTP11Connection(ProtocolBase):
         if self._stream is not None:
             self._stream.ended = True  # the WebSocket reports its own answer (101 or denial)
 
-    def _on_body(self, data: bytes) -> None:
+    def _on_body(self, data: bytes | bytearray) -> None:
         stream = self._stream
         assert stream is not None
         if self._h2c is not None:

@@ -69,8 +69,8 @@ class ReadState(Enum):
 
 NEED_DATA, PAUSED, CLIENT_CLOSED, END_OF_REQUEST = ReadState
 
-ReadEvent = RequestHead | bytes | ReadState
-"""A request head, a piece of body (``bytes``), or a ``ReadState``."""
+ReadEvent = RequestHead | bytes | bytearray | ReadState
+"""A request head, a piece of body (``bytes``; h11 gives a ``bytearray``), or a ``ReadState``."""
 
 
 class BadRequest(Exception):
