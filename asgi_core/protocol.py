@@ -8,6 +8,7 @@ both protocols keep the same way: the context's parts, the output buffer, the na
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .config import Config
 from .events import Event
@@ -38,6 +39,9 @@ class ProtocolBase:
     # Slots: an idle keep-alive connection's memory is mostly these objects.
     __slots__ = ("_config", "_date", "_deadlines", "_default_headers", "_events", "_info",
                  "_now", "_out", "_server_header", "closed")  # fmt: skip
+    #: Several streams answer at once (HTTP/2): a driver may gather one loop turn's writes
+    #: into one send.
+    multiplexed: ClassVar[bool] = False
 
     def __init__(self, context: ProtocolContext, now: float, output: bytes = b"") -> None:
         config = context.config

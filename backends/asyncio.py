@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
-from asgi_core.http2 import HTTP2Connection
 from asgi_core.httpdate import DateHeader
 from asgi_core.proxy import ProxyProtocolError
 
@@ -164,9 +163,9 @@ class _Connection(asyncio.Protocol, DriverConnection):
         task.add_done_callback(tasks.discard)
 
     def write(self, data: bytes) -> None:
-        """HTTP/2 writes wait for the end of the loop turn and go out in one send: each
-        stream's app writes its own response, and most of them run in the same turn."""
-        if self.core.protocol.__class__ is not HTTP2Connection:
+        """A multiplexed protocol's (HTTP/2's) writes wait for the end of the loop turn and go
+        out in one send: each stream's app writes its own response, most in the same turn."""
+        if not self.core.protocol.multiplexed:
             self.send_now(data)
         elif self._pending is None:
             self._pending = [data]

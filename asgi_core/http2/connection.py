@@ -75,6 +75,8 @@ class HTTP2Connection(ProtocolBase):
     what HTTP/1.1 still had to send (the 101 last).
     """
 
+    multiplexed = True
+
     def __init__(
         self,
         context: ProtocolContext,
