@@ -188,7 +188,6 @@ class WebSocketStream:
         self._extension_offers = extension_offers
         self._ws: Connection | None = None
         self._frames: FrameSplitter | None = None  # set with ``_ws`` by the accept
-        self._deflate = False
         self._state = _CONNECTING
         self._inbox: deque[dict[str, Any]] = deque([{"type": "websocket.connect"}])
         self.receive_pending = 0
@@ -276,7 +275,7 @@ class WebSocketStream:
     def _on_send(self, message: Mapping[str, Any]) -> None:
         data = _message_data(message)
         ws, frames = self._ws, self._frames
-        if frames is not None and frames.enabled and not self._deflate and ws is not None:
+        if frames is not None and frames.frames_sends and ws is not None:
             if ws.state is ConnectionState.OPEN:
                 self._wire.websocket_send(self, message_frame(data))
             return
@@ -429,8 +428,7 @@ class WebSocketStream:
                 response.append((b"sec-websocket-extensions", accepted))
                 extensions.append(deflate)
         self._ws = Connection(ConnectionType.SERVER, extensions=extensions)
-        self._deflate = bool(extensions)
-        self._frames = FrameSplitter(deflate=self._deflate)
+        self._frames = FrameSplitter(deflate=bool(extensions))
         self._state = _OPEN
         self._wire.websocket_accepted(self, response + headers)
         if self._state is _OPEN:  # frames sent before the accept may have ended it

@@ -49,6 +49,11 @@ class FrameSplitter:
         self._in_message = False  # a fragmented message has begun and not ended
         self._rsv_allowed = _RSV1 if deflate else 0  # RFC 7692 section 6: RSV1 marks deflate
 
+    @property
+    def frames_sends(self) -> bool:
+        """The app's messages may be framed by ``message_frame``: nothing to compress them."""
+        return self.enabled and not self._rsv_allowed
+
     def split(self, data: bytes) -> list[tuple[int, bytes | str]]:
         """The messages and frames in ``data``, after what earlier reads left."""
         if not self.enabled:
